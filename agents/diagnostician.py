@@ -1,0 +1,102 @@
+"""Diagnostician node: keeps the student model, per-skill knowledge tracing from every verdict, the
+missing-skill profile (STAT) and the student's mistakes clustered into named categories.
+
+Knowledge tracing is an Elo/IRT-style ability per skill on the level scale, chosen over Bayesian
+knowledge tracing because tasks come at several difficulties: one ability predicts success at every
+level (sigmoid(ability - (level - 1))), which is exactly what the Curator needs to aim at a band.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from cosr.domain import Mastery, Task, Verdict
+from cosr.graphs.context import Context
+from cosr.graphs.state import SelfPlayState
+
+RECENT = 12  # verdicts kept per skill for the stuck rule and recent accuracy
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def update_mastery(m: Mastery, results: list[tuple[int, bool]], threshold: float, levels: int) -> Mastery:
+    """Elo update from (level, correct) results; the step shrinks as evidence accumulates."""
+    ability = m.ability
+    for i, (level, correct) in enumerate(results):
+        k = max(0.15, 1.2 / math.sqrt(1 + (m.attempts + i) / 4))
+        ability += k * (float(correct) - _sigmoid(ability - (level - 1)))
+    frontier = 1 + sum(_sigmoid(ability - (lv - 1)) >= threshold for lv in range(1, levels))
+    frontier = min(levels, frontier)
+    correct = sum(c for _, c in results)
+    return m.model_copy(update={
+        "ability": ability,
+        "level": frontier,
+        "p_mastery": _sigmoid(ability - (frontier - 1)),
+        "attempts": m.attempts + len(results),
+        "correct": m.correct + correct,
+        "recent": (m.recent + tuple(c for _, c in results))[-RECENT:],
+    })
+
+
+def mistake_category(task: Task, answer: str | None, verdict: Verdict) -> str | None:
+    """A name for what went wrong, or None when nothing did."""
+    if verdict.correct:
+        return None
+    if verdict.status in ("unparseable", "timeout"):
+        return {"unparseable": "wrong format", "timeout": "timeout"}[verdict.status]
+    if verdict.status == "error":
+        return "memory" if "memory" in verdict.details else "sandbox error"
+    if task.check is not None:  # code: the exception type of the first failing test, if any
+        failed = next((t for t in verdict.tests if not t.passed), None)
+        if failed and (m := re.match(r"(\w+(?:Error|Exception))", failed.error)):
+            return "assertion failed" if m.group(1) == "AssertionError" else m.group(1)
+        return "failed test"
+    try:
+        got, want = float(answer or ""), float(task.reference)
+    except ValueError:
+        return "wrong value"
+    if got == -want:
+        return "sign error"
+    if abs(got - want) == 1:
+        return "off by one"
+    g, w = str(int(got)) if got.is_integer() else "", str(int(want)) if want.is_integer() else ""
+    if g and len(g) == len(w) and sum(a != b for a, b in zip(g, w)) == 1:
+        return "one digit wrong (carry or borrow)"
+    return "wrong value"
+
+
+def diagnose(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
+    ctx = runtime.context
+    mastery = dict(state.get("mastery") or {s: Mastery(skill=s) for s in ctx.skills.names()})
+    for name in ctx.skills.names():
+        mastery.setdefault(name, Mastery(skill=name))
+    by_skill: dict[str, list[tuple[int, bool]]] = {}
+    diagnosis = state.get("diagnosis") or {"failures": {}, "mistakes": {}}
+    failures = Counter(diagnosis["failures"])
+    mistakes = {k: Counter(v) for k, v in diagnosis["mistakes"].items()}
+    answers = {a.task_id: a.adapted_answer for a in state.get("attempts") or []}
+    for task, verdict in zip(state.get("batch") or [], state.get("verdicts") or [], strict=False):
+        by_skill.setdefault(task.skill, []).append((task.difficulty, verdict.correct))
+        if (cat := mistake_category(task, answers.get(task.id), verdict)) is not None:
+            failures[task.skill] += 1
+            mistakes.setdefault(task.skill, Counter())[cat] += 1
+    threshold = ctx.config.curator.mastery_threshold
+    for skill, results in by_skill.items():
+        mastery[skill] = update_mastery(mastery[skill], results, threshold, ctx.skills[skill].levels)
+    total = sum(failures.values()) or 1
+    return {
+        "mastery": mastery,
+        "diagnosis": {
+            "failures": dict(failures),
+            "missing_skill_profile": {s: round(n / total, 3) for s, n in failures.most_common()},
+            "mistakes": {s: dict(c.most_common()) for s, c in mistakes.items()},
+        },
+        "batch": [], "attempts": [], "verdicts": [],
+    }

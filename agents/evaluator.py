@@ -1,0 +1,49 @@
+"""Evaluate node: held-out accuracy per skill, before the run (round 0) and after every training
+round, on tasks from their own seed space that the Curator never hands out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from cosr.agents.answer_adapter import extract_answer
+from cosr.agents.verifiers import verify_batch
+from cosr.config import EvalConfig, StudentConfig
+from cosr.domain import Task
+from cosr.graphs.context import Context
+from cosr.graphs.state import SelfPlayState
+
+
+def heldout_tasks(skills, cfg: EvalConfig) -> list[Task]:
+    """`per_skill` tasks per skill, spread over the configured levels (clipped to each skill's levels)."""
+    tasks = []
+    for skill in skills.skills():
+        levels = sorted({min(lv, skill.levels) for lv in cfg.levels})
+        for i in range(cfg.per_skill):
+            tasks.append(skills.make_task(skill.name, levels[i % len(levels)], cfg.seed + i, split="heldout"))
+    return tasks
+
+
+def evaluate_student(student, tasks: list[Task], student_cfg: StudentConfig, executor) -> dict[str, tuple[int, int]]:
+    """(correct, total) per skill, greedy by default (student.eval_temperature)."""
+    outs = student.generate([t.prompt for t in tasks], temperature=student_cfg.eval_temperature,
+                            max_new_tokens=student_cfg.max_new_tokens)
+    extracted = [extract_answer(g.text, t.answer_format) for t, g in zip(tasks, outs, strict=True)]
+    verdicts = verify_batch(tasks, [e.answer for e in extracted], executor, notes=[e.note for e in extracted])
+    per_skill: dict[str, tuple[int, int]] = {}
+    for t, v in zip(tasks, verdicts, strict=True):
+        c, n = per_skill.get(t.skill, (0, 0))
+        per_skill[t.skill] = (c + v.correct, n + 1)
+    return per_skill
+
+
+def evaluate(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
+    ctx = runtime.context
+    evaluations = dict(state.get("evaluations") or {})
+    rnd = 0 if not evaluations else state["round"]
+    per_skill = evaluate_student(ctx.student, ctx.heldout, ctx.config.student, ctx.executor)
+    ctx.store.record_evaluation(ctx.run_id, rnd, per_skill, ctx.student.adapter_version)
+    evaluations[str(rnd)] = {s: round(c / n, 4) for s, (c, n) in per_skill.items()}
+    runtime.stream_writer({"event": "evaluation", "round": rnd, "accuracy": evaluations[str(rnd)]})
+    return {"evaluations": evaluations, "rounds_done": rnd, "round": rnd + 1, "round_tasks": 0, "round_verified": 0}

@@ -1,0 +1,54 @@
+"""Train node: a LoRA round on this round's verified trajectories plus a replay of earlier rounds',
+then the new adapter is swapped into the student."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from cosr.domain import Trajectory
+from cosr.graphs.context import Context
+from cosr.graphs.state import SelfPlayState
+from cosr.training.backends import render_prompt
+from cosr.training.data import Example
+from cosr.training.lora import train_lora
+
+
+def training_examples(ctx: Context, rnd: int) -> list[Example]:
+    """Verified trajectories of round `rnd`, plus earlier rounds' in proportion replay_fraction."""
+    cfg = ctx.config.training
+    fresh = ctx.store.trajectories(ctx.run_id, correct=True, round=rnd)
+    older = ctx.store.trajectories(ctx.run_id, correct=True, max_round=rnd - 1)
+    n_replay = min(len(older), int(len(fresh) * cfg.replay_fraction / max(1e-9, 1 - cfg.replay_fraction)))
+    replay = random.Random(f"{ctx.config.seed}:replay:{rnd}").sample(older, n_replay)
+    return [to_example(ctx, t) for t in fresh + replay]
+
+
+def to_example(ctx: Context, t: Trajectory) -> Example:
+    completion = t.attempt.raw_output
+    return Example(prompt=render_prompt(ctx.config.student, t.task.prompt), completion=completion)
+
+
+def train(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
+    ctx = runtime.context
+    rnd = state["round"]
+    student = ctx.student
+    examples = training_examples(ctx, rnd)
+    info: dict[str, Any] = {"round": rnd, "tasks": state.get("round_tasks", 0),
+                            "verified": state.get("round_verified", 0), "examples": len(examples)}
+    if student.trainable_path is None:
+        info["skipped"] = "the student has no local weights to train (set student.model to a local folder)"
+    elif not examples:
+        info["skipped"] = "no verified trajectories this round"
+    else:
+        out = ctx.adapters_dir / f"round-{rnd:03d}"
+        previous = ctx.adapters_dir / state["adapter"] if state.get("adapter") else None
+        stats = train_lora(student.trainable_path, examples, ctx.config.training, out,
+                           init_adapter=previous, seed=ctx.config.seed + rnd)
+        student.load_adapter(out, out.name)
+        info.update(stats.to_dict(), adapter=out.name)
+    ctx.store.record_round(ctx.run_id, rnd, info)
+    runtime.stream_writer({"event": "trained", **info})
+    return {"adapter": info.get("adapter", state.get("adapter"))}

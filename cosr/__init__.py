@@ -1,0 +1,3 @@
+"""cosr: Curated Objective Self-play Reasoning."""
+
+__version__ = "0.1.0"

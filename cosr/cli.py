@@ -1,0 +1,122 @@
+"""The `cosr` command: parses flags, builds the one RunConfig, calls into the library, prints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from cosr.cli_sandbox import sandbox_app, verify_command
+from cosr.config import ConfigError, load_config
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="cosr: a curator, a student and a deterministic verifier that teach small models to reason.")
+student_app = typer.Typer(no_args_is_help=True, help="The embedded default student.")
+app.add_typer(student_app, name="student")
+console = Console()
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="a TOML RunConfig file", exists=True, dir_okay=False)]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    console.print(f"[red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def selfplay(
+    config: ConfigOpt = None,
+    rounds: Annotated[Optional[int], typer.Option(help="training rounds (default 2)", min=0)] = None,
+    run_dir: Annotated[Optional[Path], typer.Option(help="where the run's files go (default runs/<run-id>)")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="seed of the curriculum and sampling")] = None,
+    strategy: Annotated[Optional[str], typer.Option(help="curriculum strategy (default zpd)")] = None,
+    student_model: Annotated[Optional[str], typer.Option("--student-model", help="HF folder or served model name")] = None,
+    resume: Annotated[Optional[str], typer.Option(help="continue the run with this id (or run directory)")] = None,
+) -> None:
+    """Run batch self-play: curate, attempt, verify, record, and LoRA-train the student in rounds."""
+    from cosr.display import RunView, heldout_table
+    from cosr.run import SelfPlayRun
+
+    try:
+        cfg = load_config(config, {"run_dir": run_dir, "seed": seed, "curator.strategy": strategy,
+                                   "student.model": student_model})
+        run = SelfPlayRun(cfg, resume=resume, rounds=rounds, log=lambda m: console.print(f"[dim]{m}[/]"))
+    except (ConfigError, FileNotFoundError, ValueError) as e:
+        _fail(str(e))
+    with run:
+        summary = None
+        try:
+            with RunView(console, run.run_id, run.cfg.rounds) as view:
+                for ev in run.events():
+                    view.handle(ev)
+                    if ev["event"] == "done":
+                        summary = ev["summary"]
+        except KeyboardInterrupt:
+            console.print(f"\n[yellow]interrupted.[/] Nothing verified is lost; continue with\n"
+                          f"  cosr selfplay --resume {run.run_id}" + (f" --run-dir {run.run_dir}" if run_dir else ""))
+            raise typer.Exit(130) from None
+    assert summary is not None
+    console.print(heldout_table(summary["heldout_accuracy"]))
+    overall = summary["heldout_overall"]
+    console.print(" -> ".join(f"{'before' if r == '0' else 'round ' + r}: {v:.1%}" for r, v in sorted(overall.items(), key=lambda kv: int(kv[0]))))
+    console.print(f"{summary['rounds_completed']} rounds, {summary['tasks']} tasks, "
+                  f"{summary['verified_trajectories']} verified trajectories, "
+                  f"{summary['last_session']['tasks_per_second']} tasks/s through the graph")
+    console.print(f"run files: [bold]{summary['run_dir']}[/] (summary.json, store.sqlite, checkpoints.sqlite, adapters/)")
+
+
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="a run directory", exists=True, file_okay=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="JSONL file to write")] = Path("trajectories.jsonl"),
+    all_: Annotated[bool, typer.Option("--all", help="every trajectory, not only verified ones")] = False,
+) -> None:
+    """Export a run's verified trajectories (task, attempt, verdict) as JSON lines."""
+    from cosr.store import TrajectoryStore
+
+    if not (run_dir / "store.sqlite").exists():
+        _fail(f"{run_dir} has no store.sqlite")
+    store = TrajectoryStore(run_dir / "store.sqlite")
+    n = store.export_jsonl(out, verified_only=not all_)
+    console.print(f"wrote {n} trajectories to {out}")
+
+
+@app.command()
+def skills(
+    graph: Annotated[Optional[Path], typer.Option(help="a YAML/JSON skill graph (default: built-in)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the graph as JSON")] = False,
+) -> None:
+    """List the skills of the knowledge graph with their prerequisites; validates a graph file."""
+    from rich.table import Table
+
+    from cosr.graphs.skills import SkillGraph, SkillGraphError
+
+    try:
+        g = SkillGraph.from_file(graph) if graph else SkillGraph.builtin()
+    except SkillGraphError as e:
+        _fail(str(e))
+    if as_json:
+        print(json.dumps(g.to_dict(), indent=2))
+        return
+    t = Table(title=f"{len(g)} skills")
+    for col in ("skill", "domain", "levels", "prerequisites", "description"):
+        t.add_column(col)
+    for s in g.skills():
+        t.add_row(s.name, s.domain.value, str(s.levels), ", ".join(s.prerequisites), s.description)
+    console.print(t)
+
+
+@student_app.command("build")
+def student_build(force: Annotated[bool, typer.Option(help="rebuild even if cached")] = False) -> None:
+    """Build (pretrain) the embedded default student, or say where the cached one is."""
+    from cosr.run import ensure_embedded_student
+
+    path = ensure_embedded_student(log=lambda m: console.print(f"[dim]{m}[/]"), force=force)
+    console.print(f"embedded student: {path}")
+
+
+app.add_typer(sandbox_app, name="sandbox")
+app.command("verify")(verify_command)

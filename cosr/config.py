@@ -1,0 +1,133 @@
+"""RunConfig: built-in defaults <- a TOML file <- command-line flags, validated once and passed down."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StudentConfig(Section):
+    backend: Literal["hf", "openai", "human"] = "hf"
+    # A Hugging Face model folder (hf), or the served model name (openai). None: the embedded student.
+    model: str | None = None
+    base_url: str | None = None  # openai: e.g. http://127.0.0.1:8000/v1
+    api_key_env: str = "OPENAI_API_KEY"
+    # How a task prompt is shown to the model. "{prompt}" is the task; chat models get it as the user turn.
+    prompt_template: str = "{prompt}\nAnswer:"
+    use_chat_template: bool = False
+    max_new_tokens: int = Field(default=48, ge=1)
+    temperature: float = Field(default=0.8, ge=0.0)
+    eval_temperature: float = Field(default=0.0, ge=0.0)
+    batch_size: int = Field(default=64, ge=1)
+    request_timeout_s: float = Field(default=60.0, gt=0)
+
+
+class CuratorConfig(Section):
+    strategy: str = "zpd"
+    batch_size: int = Field(default=32, ge=1)
+    target_success: tuple[float, float] = (0.4, 0.8)
+    mastery_threshold: float = Field(default=0.8, gt=0, lt=1)
+    stuck_after: int = Field(default=6, ge=1)
+
+    @model_validator(mode="after")
+    def _band(self) -> CuratorConfig:
+        lo, hi = self.target_success
+        if not 0.0 <= lo < hi <= 1.0:
+            raise ValueError(f"target_success must be 0 <= low < high <= 1, got {self.target_success}")
+        return self
+
+
+class TrainingConfig(Section):
+    every_verified: int = Field(default=96, ge=1, description="train after this many verified trajectories")
+    max_tasks_per_round: int = Field(default=640, ge=1, description="end a round after this many tasks even if few verified")
+    lora_r: int = Field(default=16, ge=1)
+    lora_alpha: int = Field(default=32, ge=1)
+    lora_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    target_modules: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    learning_rate: float = Field(default=2e-3, gt=0)
+    epochs: int = Field(default=3, ge=1)
+    batch_size: int = Field(default=32, ge=1)
+    replay_fraction: float = Field(default=0.5, ge=0.0, le=1.0, description="share of earlier rounds' data mixed in")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+class EvalConfig(Section):
+    per_skill: int = Field(default=16, ge=1)
+    levels: list[int] = [1, 2, 3]
+    seed: int = 1_000_003  # held-out tasks come from their own seed space, never the run's
+
+
+class SandboxConfig(Section):
+    executor: Literal["docker", "unsafe-process"] = "docker"
+    image: str = "cosr-sandbox:1"
+    timeout_s: float = Field(default=5.0, gt=0)
+    memory_mb: int = Field(default=256, ge=32)
+    cpus: float = Field(default=1.0, gt=0)
+    pids: int = Field(default=64, ge=8)
+    tmpfs_mb: int = Field(default=16, ge=1)
+    output_limit_bytes: int = Field(default=64_000, ge=1024)
+    pool_size: int = Field(default=2, ge=1)
+    startup_timeout_s: float = Field(default=60.0, gt=0, description="longest wait for a fresh worker to be ready")
+
+
+class RunConfig(Section):
+    run_id: str | None = None
+    runs_root: Path = Path("runs")
+    run_dir: Path | None = None
+    seed: int = 0
+    rounds: int = Field(default=2, ge=0)
+    max_steps: int = Field(default=400, ge=1, description="hard cap on graph cycles, a guard against loops")
+    skills: Path | None = None  # a YAML/JSON skill graph; None: the built-in catalog
+    student: StudentConfig = StudentConfig()
+    curator: CuratorConfig = CuratorConfig()
+    training: TrainingConfig = TrainingConfig()
+    eval: EvalConfig = EvalConfig()
+    sandbox: SandboxConfig = SandboxConfig()
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Defaults, then the TOML file, then flags (dotted keys such as "student.model" allowed)."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    nested: dict[str, Any] = {}
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        *parents, leaf = key.split(".")
+        node = nested
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    try:
+        return RunConfig.model_validate(_merge(data, nested))
+    except ValidationError as e:
+        where = f"{path}: " if path else ""
+        lines = [f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()]
+        raise ConfigError(where + "invalid configuration\n  " + "\n  ".join(lines)) from None

@@ -1,0 +1,159 @@
+"""The typed data that crosses every boundary: skills, tasks, attempts, verdicts, mastery."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Domain(StrEnum):
+    MATH = "math"
+    CODE = "code"
+
+
+class AnswerFormat(StrEnum):
+    """What the Answer-Adapter must extract from a free-form reply."""
+
+    NUMBER = "number"  # an integer or decimal
+    EXPRESSION = "expression"  # a fraction, a symbolic expression
+    LITERAL = "literal"  # a Python literal (an argument list, a value)
+    CODE = "code"  # a Python program
+
+
+class VerifierKind(StrEnum):
+    MATH = "math"  # symbolic equivalence with the reference (math-verify)
+    CODE = "code"  # run in the sandbox against the task's tests
+
+
+class Skill(Frozen):
+    """A node of the skill knowledge graph."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    domain: Domain
+    description: str = ""
+    generator: str
+    prerequisites: tuple[str, ...] = ()
+    levels: int = Field(default=5, ge=1, le=10)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class CodeCheck(Frozen):
+    """How a code answer is run: `harness` with ANSWER_SLOT replaced by the answer, then each test."""
+
+    ANSWER_SLOT: ClassVar[str] = "{{answer}}"
+    harness: str
+    tests: tuple[str, ...] = ()
+
+    def program(self, answer: str) -> str:
+        return self.harness.replace(self.ANSWER_SLOT, answer)
+
+
+class Provenance(Frozen):
+    """Who made a task and why: the curriculum strategy, and the teacher model if any."""
+
+    strategy: str
+    teacher: str | None = None
+    reason: str = ""
+
+
+class Task(Frozen):
+    id: str
+    skill: str
+    difficulty: int = Field(ge=1)
+    prompt: str
+    answer_format: AnswerFormat
+    verifier: VerifierKind
+    reference: str = Field(description="reference answer (math) or reference solution (code)")
+    check: CodeCheck | None = None
+    seed: int
+    split: Literal["train", "heldout"] = "train"
+    provenance: Provenance = Provenance(strategy="generator")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("check")
+    @classmethod
+    def _code_needs_check(cls, v: CodeCheck | None, info: Any) -> CodeCheck | None:
+        if info.data.get("verifier") == VerifierKind.CODE and v is None:
+            raise ValueError("a code task needs a `check` (harness and tests)")
+        return v
+
+    def with_provenance(self, provenance: Provenance) -> Task:
+        return self.model_copy(update={"provenance": provenance})
+
+    @property
+    def fingerprint(self) -> str:
+        """Identity of the problem itself, whoever made it: used to keep held-out tasks out of training."""
+        return hashlib.sha256(f"{self.skill}\n{self.prompt}".encode()).hexdigest()[:16]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Attempt(Frozen):
+    task_id: str
+    student_id: str
+    adapter_version: str | None = None
+    raw_output: str
+    adapted_answer: str | None = None
+    adapter_note: str = ""
+    duration_s: float = 0.0
+    completion_tokens: int = 0
+    created_at: datetime = Field(default_factory=now)
+
+
+VerdictStatus = Literal["correct", "wrong", "unparseable", "timeout", "error"]
+
+
+class TestOutcome(Frozen):
+    __test__ = False  # not a pytest class
+    test: str
+    passed: bool
+    error: str = ""
+
+
+class Verdict(Frozen):
+    correct: bool
+    score: float = Field(ge=0.0, le=1.0)
+    status: VerdictStatus
+    details: str = ""
+    tests: tuple[TestOutcome, ...] = ()
+    stdout: str = ""
+    stderr: str = ""
+    duration_s: float = 0.0
+
+
+class Trajectory(Frozen):
+    """One task, one attempt at it, and the verdict: the unit the store keeps and training reads."""
+
+    id: str
+    run_id: str
+    round: int
+    step: int
+    task: Task
+    attempt: Attempt
+    verdict: Verdict
+
+
+class Mastery(Frozen):
+    """The Diagnostician's belief about one skill."""
+
+    skill: str
+    ability: float = 0.0  # on the level scale: predicted success at level l is sigmoid(ability - (l - 1))
+    p_mastery: float = Field(default=0.5, ge=0.0, le=1.0)  # predicted success at `level`
+    attempts: int = 0
+    correct: int = 0
+    level: int = 1
+    recent: tuple[bool, ...] = ()
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.attempts if self.attempts else 0.0

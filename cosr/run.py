@@ -1,0 +1,184 @@
+"""Setting up and running a self-play run: the run directory, the collaborators in the Context, the
+graph invocation (fresh or resumed) and summary.json. The CLI is a thin layer over this."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import random
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cosr.config import RunConfig, StudentConfig
+from cosr.domain import Domain
+from cosr.store import TrajectoryStore
+
+Event = dict[str, Any]
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def embedded_examples(skills, student: StudentConfig, n: int, seed: int, banned: set[str]) -> list:
+    """Pretraining data for the embedded student: the easiest levels of the catalog (3/4 level 1, 1/4 level 2)."""
+    from cosr.training.backends import render_prompt
+    from cosr.training.data import Example
+
+    rng = random.Random(seed)
+    names, out = skills.names(), []
+    while len(out) < n:
+        task = skills.make_task(rng.choice(names), 1 if rng.random() < 0.75 else 2, rng.randrange(2**31))
+        if task.fingerprint not in banned:
+            out.append(Example(render_prompt(student, task.prompt), " " + task.reference))
+    return out
+
+
+@contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # two processes never build the same student at once
+        yield
+
+
+def ensure_embedded_student(log: Callable[[str], None] = print, force: bool = False) -> Path:
+    """The embedded student's folder, built (a few minutes) the first time it is needed."""
+    from cosr.agents.evaluator import heldout_tasks
+    from cosr.config import EvalConfig
+    from cosr.graphs.skills import SkillGraph
+    from cosr.training.embedded import EmbeddedSpec, build_embedded_student, default_path
+
+    path = default_path()
+    with _lock(path.with_suffix(".lock")):
+        if (path / "config.json").exists() and not force:
+            return path
+        log(f"building the embedded student in {path} (once; a few minutes on a CPU)")
+        skills, spec = SkillGraph.builtin(), EmbeddedSpec()
+        # Held-out tasks of the built-in graph never reach pretraining either.
+        banned = {t.fingerprint for t in heldout_tasks(skills, EvalConfig(per_skill=64, levels=[1, 2, 3]))}
+        examples = embedded_examples(skills, StudentConfig(), spec.examples, spec.seed, banned)
+        return build_embedded_student(examples, path, spec, log=log)
+
+
+def resolve_run_dir(cfg: RunConfig, resume: str | None) -> tuple[str, Path]:
+    if resume:
+        candidate = Path(resume)
+        run_dir = candidate if (candidate / "config.json").exists() else (cfg.run_dir or cfg.runs_root / resume)
+        if not (run_dir / "config.json").exists():
+            raise FileNotFoundError(f"no run to resume at {run_dir} (expected {run_dir / 'config.json'})")
+        return json.loads((run_dir / "config.json").read_text())["run_id"], run_dir
+    run_id = cfg.run_id or new_run_id()
+    return run_id, cfg.run_dir or cfg.runs_root / run_id
+
+
+class SelfPlayRun:
+    """One run: its directory, store, checkpoints and collaborators. Use as a context manager."""
+
+    def __init__(self, cfg: RunConfig, resume: str | None = None, *, rounds: int | None = None,
+                 log: Callable[[str], None] = print) -> None:
+        from cosr.agents.curriculum import make_strategy
+        from cosr.agents.evaluator import heldout_tasks
+        from cosr.graphs.context import Context
+        from cosr.graphs.skills import SkillGraph
+        from cosr.graphs.selfplay import compile_graph
+        from cosr.training.backends import make_student
+
+        self.run_id, self.run_dir = resolve_run_dir(cfg, resume)
+        self.resumed = resume is not None
+        if self.resumed:  # the run's own configuration wins; only the number of rounds may change
+            cfg = RunConfig.model_validate_json((self.run_dir / "config.json").read_text())
+        if rounds is not None:
+            cfg = cfg.model_copy(update={"rounds": rounds})
+        self.cfg = cfg.model_copy(update={"run_id": self.run_id, "run_dir": self.run_dir})
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "config.json").write_text(self.cfg.model_dump_json(indent=2))
+        skills = SkillGraph.from_file(cfg.skills) if cfg.skills else SkillGraph.builtin()
+        student_cfg = cfg.student
+        if student_cfg.backend == "hf" and student_cfg.model is None:
+            student_cfg = student_cfg.model_copy(update={"model": str(ensure_embedded_student(log))})
+        executor = None
+        if any(s.domain == Domain.CODE for s in skills.skills()):
+            from cosr.sandbox import make_executor
+
+            executor = make_executor(cfg.sandbox)
+        self.store = TrajectoryStore(self.run_dir / "store.sqlite")
+        self.ctx = Context(
+            config=self.cfg, run_id=self.run_id, run_dir=self.run_dir, skills=skills, store=self.store,
+            student=make_student(student_cfg), strategy=make_strategy(cfg.curator.strategy, cfg.curator),
+            executor=executor, heldout=heldout_tasks(skills, cfg.eval),
+        )
+        self.graph = compile_graph(self.run_dir / "checkpoints.sqlite")
+        self.thread = {"configurable": {"thread_id": self.run_id}, "recursion_limit": cfg.max_steps * 10 + 100}
+
+    def __enter__(self) -> SelfPlayRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def events(self) -> Iterator[Event]:
+        """Run (or resume) the graph to its end, yielding progress events as they happen."""
+        import torch
+
+        torch.manual_seed(self.cfg.seed)
+        state = self.graph.get_state(self.thread)
+        if state.values.get("adapter"):  # a resumed run serves the adapter it had reached
+            name = state.values["adapter"]
+            self.ctx.student.load_adapter(self.ctx.adapters_dir / name, name)
+        start = None if state.values else {"run_id": self.run_id, "step": 0, "round": 1}
+        t0, steps0, tasks0 = time.perf_counter(), state.values.get("step", 0), self.store.count(self.run_id)
+        for mode, payload in self.graph.stream(start, self.thread, context=self.ctx, stream_mode=["custom", "updates"]):
+            if mode == "custom":
+                yield payload
+            else:
+                for node, update in payload.items():
+                    yield {"event": "node", "node": node, "update": update or {}}
+        final = self.graph.get_state(self.thread).values
+        self.write_summary(final, time.perf_counter() - t0, final.get("step", 0) - steps0,
+                           self.store.count(self.run_id) - tasks0)
+        yield {"event": "done", "summary": self.summary()}
+
+    def summary(self) -> dict[str, Any]:
+        return json.loads((self.run_dir / "summary.json").read_text())
+
+    def write_summary(self, final: dict[str, Any], seconds: float, steps: int, tasks_done: int) -> None:
+        evals = self.store.evaluations(self.run_id)
+        accuracy = {str(r): {s: round(c / n, 4) for s, (c, n) in per.items()} for r, per in evals.items()}
+        overall = {str(r): round(sum(c for c, _ in per.values()) / sum(n for _, n in per.values()), 4)
+                   for r, per in evals.items()}
+        tasks = self.store.count(self.run_id)
+        last = str(max(evals)) if evals else None
+        summary = {
+            "run_id": self.run_id,
+            "run_dir": str(self.run_dir),
+            "rounds_completed": final.get("rounds_done", 0),
+            "rounds_requested": self.cfg.rounds,
+            "steps": final.get("step", 0),
+            "tasks": tasks,
+            "verified_trajectories": self.store.count(self.run_id, correct=True),
+            "heldout_accuracy": accuracy,
+            "heldout_overall": overall,
+            "learning_gain": ({s: round(accuracy[last][s] - accuracy["0"][s], 4) for s in accuracy["0"]}
+                              if last and "0" in accuracy else {}),
+            "rounds": self.store.rounds(self.run_id),
+            "adapter": final.get("adapter"),
+            "student": self.ctx.student.id,
+            "strategy": self.ctx.strategy.name,
+            "last_session": {"seconds": round(seconds, 1), "graph_steps": steps, "tasks": tasks_done,
+                             "tasks_per_second": round(tasks_done / seconds, 2) if seconds else None},
+            "files": {"store": "store.sqlite", "checkpoints": "checkpoints.sqlite", "adapters": "adapters/",
+                      "config": "config.json"},
+        }
+        (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+
+    def close(self) -> None:
+        if self.ctx.executor is not None:
+            self.ctx.executor.close()
+        self.ctx.student.close()
+        self.store.close()

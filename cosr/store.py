@@ -1,0 +1,140 @@
+"""The trajectory store: one SQLite file (WAL) per run; every task, attempt and verdict lands here
+before the graph moves on, keyed so that a step replayed after a crash writes nothing twice."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from cosr.domain import Trajectory
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS trajectories (
+    id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    round INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    skill TEXT NOT NULL,
+    difficulty INTEGER NOT NULL,
+    strategy TEXT NOT NULL,
+    correct INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX IF NOT EXISTS trajectories_round ON trajectories (run_id, round, correct);
+CREATE TABLE IF NOT EXISTS evaluations (
+    run_id TEXT NOT NULL,
+    round INTEGER NOT NULL,
+    skill TEXT NOT NULL,
+    correct INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    adapter TEXT,
+    PRIMARY KEY (run_id, round, skill)
+);
+CREATE TABLE IF NOT EXISTS rounds (
+    run_id TEXT NOT NULL,
+    round INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (run_id, round)
+);
+"""
+
+
+class TrajectoryStore:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # check_same_thread=False: LangGraph may run a node in a worker thread; writes are serialised by SQLite.
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def add_trajectories(self, items: list[Trajectory]) -> int:
+        """Insert in one transaction; an id already stored is left as it is. Returns how many were new."""
+        with self._tx() as db:
+            before = db.total_changes
+            db.executemany(
+                # ON CONFLICT(id), not OR IGNORE: only a replayed id is skipped; any other violation raises.
+                "INSERT INTO trajectories (id, run_id, round, step, skill, difficulty, strategy, correct, status, body)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+                [
+                    (
+                        t.id, t.run_id, t.round, t.step, t.task.skill, t.task.difficulty,
+                        t.task.provenance.strategy, int(t.verdict.correct), t.verdict.status, t.model_dump_json(),
+                    )
+                    for t in items
+                ],
+            )
+            return db.total_changes - before
+
+    def trajectories(
+        self, run_id: str | None = None, *, correct: bool | None = None, round: int | None = None,
+        max_round: int | None = None,
+    ) -> list[Trajectory]:
+        sql, args = "SELECT body FROM trajectories WHERE 1=1", []
+        for clause, value in (("run_id = ?", run_id), ("correct = ?", None if correct is None else int(correct)),
+                              ("round = ?", round), ("round <= ?", max_round)):
+            if value is not None:
+                sql += f" AND {clause}"
+                args.append(value)
+        rows = self._db.execute(sql + " ORDER BY step, id", args).fetchall()
+        return [Trajectory.model_validate_json(r[0]) for r in rows]
+
+    def count(self, run_id: str | None = None, *, correct: bool | None = None, round: int | None = None) -> int:
+        sql, args = "SELECT COUNT(*) FROM trajectories WHERE 1=1", []
+        for clause, value in (("run_id = ?", run_id), ("correct = ?", None if correct is None else int(correct)),
+                              ("round = ?", round)):
+            if value is not None:
+                sql += f" AND {clause}"
+                args.append(value)
+        return self._db.execute(sql, args).fetchone()[0]
+
+    def record_evaluation(self, run_id: str, round: int, per_skill: dict[str, tuple[int, int]], adapter: str | None) -> None:
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO evaluations VALUES (?, ?, ?, ?, ?, ?)",
+                [(run_id, round, skill, c, n, adapter) for skill, (c, n) in per_skill.items()],
+            )
+
+    def evaluations(self, run_id: str) -> dict[int, dict[str, tuple[int, int]]]:
+        out: dict[int, dict[str, tuple[int, int]]] = {}
+        for rnd, skill, c, n in self._db.execute(
+            "SELECT round, skill, correct, total FROM evaluations WHERE run_id = ? ORDER BY round, skill", (run_id,)
+        ):
+            out.setdefault(rnd, {})[skill] = (c, n)
+        return out
+
+    def record_round(self, run_id: str, round: int, info: dict[str, Any]) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO rounds VALUES (?, ?, ?)", (run_id, round, json.dumps(info)))
+
+    def rounds(self, run_id: str) -> dict[int, dict[str, Any]]:
+        rows = self._db.execute("SELECT round, body FROM rounds WHERE run_id = ? ORDER BY round", (run_id,))
+        return {r: json.loads(b) for r, b in rows}
+
+    def export_jsonl(self, path: Path, run_id: str | None = None, *, verified_only: bool = True) -> int:
+        """Write trajectories as JSON lines (verified ones by default); returns the count."""
+        items = self.trajectories(run_id, correct=True if verified_only else None)
+        with open(path, "w") as f:
+            for t in items:
+                f.write(t.model_dump_json() + "\n")
+        return len(items)
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,85 @@
+"""The self-play state machine, assembled in one place:
+
+    evaluate(baseline) -> diagnostician -> curator -> student -> answer_adapter -> verifier -> record
+    record -> train -> evaluate -> diagnostician ...   when a round has gathered enough
+    record -> diagnostician                            otherwise
+
+`build_graph()` returns the uncompiled builder so tests and the server compile it with their own
+checkpointer; `compile_graph()` uses the run's SQLite file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Literal
+
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+
+from cosr.agents.answer_adapter import adapt
+from cosr.agents.curator import curate
+from cosr.agents.diagnostician import diagnose
+from cosr.agents.evaluator import evaluate
+from cosr.agents.recorder import record
+from cosr.agents.student import attempt
+from cosr.agents.trainer import train
+from cosr.agents.verifier import verify
+from cosr.graphs.context import Context
+from cosr.graphs.state import CHECKPOINT_TYPES, SelfPlayState
+
+
+def route_start(state: SelfPlayState) -> Literal["evaluate", "diagnostician"]:
+    return "diagnostician" if state.get("evaluations") else "evaluate"
+
+
+def route_after_record(state: SelfPlayState, runtime: Runtime[Context]) -> Literal["train", "diagnostician", "__end__"]:
+    cfg = runtime.context.config
+    if (state.get("round_verified", 0) >= cfg.training.every_verified
+            or state.get("round_tasks", 0) >= cfg.training.max_tasks_per_round):
+        return "train"
+    if state.get("step", 0) >= cfg.max_steps:
+        return END
+    return "diagnostician"
+
+
+def route_after_evaluate(state: SelfPlayState, runtime: Runtime[Context]) -> Literal["diagnostician", "__end__"]:
+    cfg = runtime.context.config
+    if state.get("rounds_done", 0) >= cfg.rounds or state.get("step", 0) >= cfg.max_steps:
+        return END
+    return "diagnostician"
+
+
+def build_graph() -> StateGraph:
+    g = StateGraph(SelfPlayState, context_schema=Context)
+    g.add_node("evaluate", evaluate)
+    g.add_node("diagnostician", diagnose)
+    g.add_node("curator", curate)
+    g.add_node("student", attempt)
+    g.add_node("answer_adapter", adapt)
+    g.add_node("verifier", verify)
+    g.add_node("record", record)
+    g.add_node("train", train)
+    g.add_conditional_edges(START, route_start)
+    g.add_edge("diagnostician", "curator")
+    g.add_edge("curator", "student")
+    g.add_edge("student", "answer_adapter")
+    g.add_edge("answer_adapter", "verifier")
+    g.add_edge("verifier", "record")
+    g.add_conditional_edges("record", route_after_record)
+    g.add_edge("train", "evaluate")
+    g.add_conditional_edges("evaluate", route_after_evaluate)
+    return g
+
+
+def checkpointer(path: Path) -> SqliteSaver:
+    conn = sqlite3.connect(path, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    return SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=CHECKPOINT_TYPES))
+
+
+def compile_graph(checkpoint_path: Path) -> CompiledStateGraph:
+    return build_graph().compile(checkpointer=checkpointer(checkpoint_path))

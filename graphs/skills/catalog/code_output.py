@@ -1,0 +1,32 @@
+"""Output prediction (Absolute Zero's deduction): given `f` and an input, what is `f(input)`?"""
+
+from __future__ import annotations
+
+import random
+
+from cosr.domain import AnswerFormat, CodeCheck, Domain, VerifierKind
+from cosr.graphs.skills.catalog import Problem, _programs, register_generator
+
+
+def code_output(level: int, rng: random.Random) -> Problem:
+    program = _programs.draw(level, rng)
+    x = program.draw_input(rng)
+    return Problem(
+        prompt=f"{program.source}What is f({x!r})?",
+        answer_format=AnswerFormat.LITERAL,
+        verifier=VerifierKind.CODE,
+        reference=repr(program.fn(x)),
+        check=CodeCheck(
+            harness=program.source + "\n__answer__ = ({{answer}})\n", tests=(f"assert __answer__ == f({x!r})",)
+        ),
+        metadata={"family": program.family, "input": repr(x)},
+    )
+
+
+register_generator(
+    "code_output",
+    code_output,
+    domain=Domain.CODE,
+    levels=len(_programs.LEVELS),
+    description="predict f(x) for a small Python function; shifts, affine, branches, loops, lists by level",
+)

@@ -1,0 +1,37 @@
+"""Program synthesis (Absolute Zero's induction): given input/output pairs, write `f`.
+
+Some pairs are held back from the prompt and only tested, so that a lookup table of the shown
+pairs does not pass.
+"""
+
+from __future__ import annotations
+
+import random
+
+from cosr.domain import AnswerFormat, CodeCheck, Domain, VerifierKind
+from cosr.graphs.skills.catalog import Problem, _programs, register_generator
+
+SHOWN, HIDDEN = 4, 2
+
+
+def code_synthesis(level: int, rng: random.Random) -> Problem:
+    program = _programs.draw(level, rng)
+    pairs = [[repr(x), repr(program.fn(x))] for x in program.inputs(rng, SHOWN + HIDDEN)]
+    shown = "\n".join(f"f({x}) == {y}" for x, y in pairs[:SHOWN])
+    return Problem(
+        prompt=f"Write a Python function f such that:\n{shown}",
+        answer_format=AnswerFormat.CODE,
+        verifier=VerifierKind.CODE,
+        reference=program.source,
+        check=CodeCheck(harness=CodeCheck.ANSWER_SLOT, tests=tuple(f"assert f({x}) == {y}" for x, y in pairs)),
+        metadata={"family": program.family, "shown": pairs[:SHOWN], "hidden": pairs[SHOWN:]},
+    )
+
+
+register_generator(
+    "code_synthesis",
+    code_synthesis,
+    domain=Domain.CODE,
+    levels=len(_programs.LEVELS),
+    description="write f from input/output pairs (some hidden); families by level",
+)

@@ -1,0 +1,43 @@
+"""Reduce a fraction to lowest terms, from reasoning-gym's `fraction_simplification` (plain a/b style only).
+
+reasoning-gym can draw n/n (answer 1/1), which is no exercise in reducing; we draw again.
+"""
+
+from __future__ import annotations
+
+import random
+
+from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.graphs.skills.catalog import Problem, _rg, register_generator
+
+# reasoning-gym FractionSimplificationConfig fields: range of the reduced parts, and of the common factor.
+LEVELS = {
+    1: {"min_value": 1, "max_value": 5, "min_factor": 2, "max_factor": 4},
+    2: {"min_value": 1, "max_value": 10, "min_factor": 2, "max_factor": 5},
+    3: {"min_value": 1, "max_value": 20, "min_factor": 2, "max_factor": 10},
+    4: {"min_value": 1, "max_value": 50, "min_factor": 2, "max_factor": 20},
+    5: {"min_value": 1, "max_value": 100, "min_factor": 2, "max_factor": 50},
+}
+
+
+def fraction_simplification(level: int, rng: random.Random) -> Problem:
+    while True:
+        meta = _rg.item("fraction_simplification", rng, styles=("plain",), **LEVELS[level])["metadata"]
+        if meta["simplified_numerator"] != meta["simplified_denominator"]:
+            break
+    return Problem(
+        prompt=f"Simplify {meta['numerator']}/{meta['denominator']}.",
+        answer_format=AnswerFormat.EXPRESSION,
+        verifier=VerifierKind.MATH,
+        reference=f"{meta['simplified_numerator']}/{meta['simplified_denominator']}",
+        metadata={"factor": meta["factor"], "source": "reasoning_gym/fraction_simplification"},
+    )
+
+
+register_generator(
+    "fraction_simplification",
+    fraction_simplification,
+    domain=Domain.MATH,
+    levels=len(LEVELS),
+    description="reduce n/d to lowest terms, sizes by level (reasoning-gym fraction_simplification)",
+)

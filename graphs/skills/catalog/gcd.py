@@ -1,0 +1,41 @@
+"""Greatest common divisor, from reasoning-gym's `gcd` (the prompt rewritten short)."""
+
+from __future__ import annotations
+
+import random
+
+from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.graphs.skills.catalog import Problem, _rg, register_generator
+
+# reasoning-gym GCDConfig fields: how many numbers, and their range.
+LEVELS = {
+    1: {"min_numbers": 2, "max_numbers": 2, "min_value": 2, "max_value": 12},
+    2: {"min_numbers": 2, "max_numbers": 2, "min_value": 2, "max_value": 50},
+    3: {"min_numbers": 2, "max_numbers": 2, "min_value": 2, "max_value": 200},
+    4: {"min_numbers": 3, "max_numbers": 3, "min_value": 2, "max_value": 500},
+    5: {"min_numbers": 3, "max_numbers": 4, "min_value": 2, "max_value": 5000},
+}
+
+
+def gcd(level: int, rng: random.Random) -> Problem:
+    while True:  # distinct numbers: gcd(6, 6) is no exercise
+        item = _rg.item("gcd", rng, **LEVELS[level])
+        numbers = item["metadata"]["numbers"]
+        if len(set(numbers)) == len(numbers):
+            break
+    return Problem(
+        prompt=f"What is gcd({', '.join(map(str, numbers))})?",
+        answer_format=AnswerFormat.NUMBER,
+        verifier=VerifierKind.MATH,
+        reference=item["answer"],
+        metadata={"numbers": numbers, "source": "reasoning_gym/gcd"},
+    )
+
+
+register_generator(
+    "gcd",
+    gcd,
+    domain=Domain.MATH,
+    levels=len(LEVELS),
+    description="gcd of 2-4 numbers, sizes by level (reasoning-gym gcd)",
+)

@@ -1,0 +1,44 @@
+"""One-variable linear equations with an integer solution, from reasoning-gym's `simple_equations`.
+
+reasoning-gym picks a random letter for the unknown; we rename it to x (the equation holds only
+digits, operators and that letter) so a small model always reads the same prompt shape. Its sympy
+arithmetic makes this the slowest generator (about 1 ms a task), still well inside the budget.
+"""
+
+from __future__ import annotations
+
+import random
+
+from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.graphs.skills.catalog import Problem, _rg, register_generator
+
+# reasoning-gym SimpleEquationsConfig fields. Without "*" the unknown has coefficient 1.
+_ADD, _ADD_SUB, _ALL = ("+",), ("+", "-"), ("+", "-", "*")
+LEVELS = {
+    1: {"min_terms": 2, "max_terms": 2, "max_value": 9, "operators": _ADD, "operators_weights": (1.0,)},
+    2: {"min_terms": 2, "max_terms": 2, "max_value": 20, "operators": _ADD_SUB, "operators_weights": (0.5, 0.5)},
+    3: {"min_terms": 2, "max_terms": 2, "max_value": 12, "operators": _ALL, "operators_weights": (0.4, 0.4, 0.2)},
+    4: {"min_terms": 3, "max_terms": 3, "max_value": 20, "operators": _ALL, "operators_weights": (0.4, 0.4, 0.2)},
+    5: {"min_terms": 3, "max_terms": 4, "max_value": 50, "operators": _ALL, "operators_weights": (0.3, 0.3, 0.4)},
+}
+
+
+def linear_equation(level: int, rng: random.Random) -> Problem:
+    item = _rg.item("simple_equations", rng, **LEVELS[level])
+    equation = item["metadata"]["equation"].replace(item["metadata"]["variable"], "x")
+    return Problem(
+        prompt=f"Solve for x: {equation}",
+        answer_format=AnswerFormat.NUMBER,
+        verifier=VerifierKind.MATH,
+        reference=item["answer"],
+        metadata={"equation": equation, "source": "reasoning_gym/simple_equations"},
+    )
+
+
+register_generator(
+    "linear_equation",
+    linear_equation,
+    domain=Domain.MATH,
+    levels=len(LEVELS),
+    description="solve a*x + b = c for integer x, terms and sizes by level (reasoning-gym simple_equations)",
+)

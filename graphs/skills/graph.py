@@ -1,0 +1,205 @@
+"""The skill knowledge graph: skills as nodes, prerequisite -> skill as edges, checked once at load.
+
+Users bring their own graph as YAML or JSON. Every mistake in it (a cycle, a dangling prerequisite,
+an unknown generator, a bad field) is a SkillGraphError naming the skill and file at fault, raised
+when the graph is loaded rather than in the middle of a run.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable, Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import networkx as nx
+import yaml
+from pydantic import ValidationError
+
+from cosr.domain import Provenance, Skill, Task
+from cosr.graphs.skills import catalog
+from cosr.registry import RegistryError
+
+_LOADERS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    ".yaml": ("YAML", yaml.safe_load),
+    ".yml": ("YAML", yaml.safe_load),
+    ".json": ("JSON", json.loads),
+}
+
+
+class SkillGraphError(ValueError):
+    """A skill graph that cannot be used; the message names the culprit."""
+
+
+class UnknownSkill(SkillGraphError, KeyError):
+    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
+        return str(self.args[0])
+
+
+class SkillGraph:
+    def __init__(self, skills: Iterable[Skill]) -> None:
+        skills = list(skills)
+        if not skills:
+            raise SkillGraphError("the skill graph has no skills")
+        graph = nx.DiGraph()
+        for skill in skills:
+            if skill.name in graph:
+                raise SkillGraphError(f"duplicate skill {skill.name!r}")
+            _check_generator(skill)
+            graph.add_node(skill.name, skill=skill)
+        for skill in skills:
+            for prerequisite in skill.prerequisites:
+                if prerequisite not in graph:
+                    raise SkillGraphError(f"skill {skill.name!r} needs unknown prerequisite {prerequisite!r}")
+                graph.add_edge(prerequisite, skill.name)
+        try:
+            cycle = nx.find_cycle(graph)
+        except nx.NetworkXNoCycle:
+            pass
+        else:
+            path = " -> ".join([u for u, _ in cycle] + [cycle[0][0]])
+            raise SkillGraphError(f"prerequisite cycle: {path} (each is a prerequisite of the next)")
+        self.graph = graph
+        self._order: list[str] = list(nx.lexicographical_topological_sort(graph))
+
+    def skills(self) -> list[Skill]:
+        """Every skill, prerequisites first; ties broken by name."""
+        return [self.graph.nodes[name]["skill"] for name in self._order]
+
+    def names(self) -> list[str]:
+        return list(self._order)
+
+    def __getitem__(self, name: str) -> Skill:
+        if name not in self.graph:
+            raise UnknownSkill(f"unknown skill {name!r} (known: {', '.join(self._order)})")
+        return self.graph.nodes[name]["skill"]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.graph
+
+    def __len__(self) -> int:
+        return self.graph.number_of_nodes()
+
+    def prerequisites(self, name: str) -> list[str]:
+        """The direct prerequisites, in the order the skill declares them."""
+        return list(self[name].prerequisites)
+
+    def ancestors(self, name: str) -> set[str]:
+        """Every skill that `name` builds on, directly or not."""
+        return nx.ancestors(self.graph, self[name].name)
+
+    def roots(self) -> list[str]:
+        return [name for name in self._order if self.graph.in_degree(name) == 0]
+
+    def make_task(
+        self,
+        skill: str,
+        level: int,
+        seed: int,
+        *,
+        split: Literal["train", "heldout"] = "train",
+        provenance: Provenance | None = None,
+    ) -> Task:
+        spec = self[skill]
+        if not 1 <= level <= spec.levels:
+            raise SkillGraphError(f"skill {skill!r} has levels 1..{spec.levels}, got {level}")
+        problem = catalog.generate(spec.generator, level, seed, **spec.params)
+        return Task(
+            id=f"{split}:{skill}:L{level}:s{seed}",
+            skill=skill,
+            difficulty=level,
+            prompt=problem.prompt,
+            answer_format=problem.answer_format,
+            verifier=problem.verifier,
+            reference=problem.reference,
+            check=problem.check,
+            seed=seed,
+            split=split,
+            metadata={"generator": spec.generator, **problem.metadata},
+            **({"provenance": provenance} if provenance else {}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The graph in the file format, skills in topological order."""
+        return {"skills": [skill.model_dump(mode="json") for skill in self.skills()]}
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str | None = None) -> SkillGraph:
+        """Build from the file format; `source` (a file name) prefixes every error message."""
+        try:
+            if not isinstance(data, dict) or not isinstance(data.get("skills"), list):
+                raise SkillGraphError("expected a mapping with a list of skills under 'skills'")
+            if extra := sorted(set(data) - {"skills"}):
+                raise SkillGraphError(f"unknown top-level keys {extra} (only 'skills' is read)")
+            return cls(_parse_skill(entry, index) for index, entry in enumerate(data["skills"], 1))
+        except SkillGraphError as e:
+            if source is None:
+                raise
+            raise SkillGraphError(f"{source}: {e}") from None
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> SkillGraph:
+        path = Path(path)
+        if path.suffix.lower() not in _LOADERS:
+            raise SkillGraphError(f"{path}: unsupported file type {path.suffix!r} (use .yaml, .yml or .json)")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise SkillGraphError(f"{path}: cannot read: {e}") from None
+        return cls._from_text(text, path.suffix.lower(), str(path))
+
+    @classmethod
+    def builtin(cls) -> SkillGraph:
+        """The catalog's own graph, shipped as package data (`builtin.yaml`)."""
+        text = resources.files(__package__).joinpath("builtin.yaml").read_text(encoding="utf-8")
+        return cls._from_text(text, ".yaml", "builtin.yaml")
+
+    @classmethod
+    def _from_text(cls, text: str, suffix: str, source: str) -> SkillGraph:
+        kind, load = _LOADERS[suffix]
+        try:
+            data = load(text)
+        except (yaml.YAMLError, json.JSONDecodeError) as e:
+            raise SkillGraphError(f"{source}: invalid {kind}: {e}") from None
+        return cls.from_dict(data, source)
+
+
+def _parse_skill(entry: Any, index: int) -> Skill:
+    if not isinstance(entry, dict):
+        raise SkillGraphError(f"skill #{index}: expected a mapping, got {type(entry).__name__}")
+    name = entry.get("name")
+    label = f"skill {name!r}" if isinstance(name, str) else f"skill #{index}"
+    try:
+        return Skill.model_validate(entry)
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'entry'}: {err['msg']}" for err in e.errors())
+        raise SkillGraphError(f"{label}: {problems}") from None
+
+
+def _check_generator(skill: Skill) -> None:
+    try:
+        spec = catalog.GENERATORS.get(skill.generator)
+    except RegistryError:
+        known = ", ".join(catalog.GENERATORS.names())
+        message = f"skill {skill.name!r}: unknown generator {skill.generator!r} (known: {known})"
+        raise SkillGraphError(message) from None
+    if spec.domain != skill.domain:
+        raise SkillGraphError(
+            f"skill {skill.name!r}: domain {skill.domain.value} "
+            f"but generator {spec.name!r} makes {spec.domain.value} tasks"
+        )
+    if skill.levels > spec.levels:
+        raise SkillGraphError(
+            f"skill {skill.name!r}: {skill.levels} levels but generator {spec.name!r} has only {spec.levels}"
+        )
+    parameters = list(inspect.signature(spec.generate).parameters.values())[2:]  # after (level, rng)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return
+    accepted = {p.name for p in parameters}
+    if unknown := sorted(set(skill.params) - accepted):
+        raise SkillGraphError(
+            f"skill {skill.name!r}: generator {spec.name!r} takes no parameter {unknown[0]!r} "
+            f"(accepts: {', '.join(sorted(accepted)) or 'none'})"
+        )

@@ -1,0 +1,32 @@
+"""The state that flows through the self-play graph; every checkpoint holds one of these."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, TypedDict
+
+from cosr.domain import Attempt, Mastery, Task, Verdict
+
+
+class SelfPlayState(TypedDict, total=False):
+    run_id: str
+    step: Annotated[int, operator.add]  # graph cycles so far; the router stops at config.max_steps
+    round: int  # the training round whose data is being gathered (1-based)
+    round_tasks: int  # tasks attempted in this round
+    round_verified: int  # verified (correct) trajectories gathered in this round
+    batch: list[Task]  # the Curator's current tasks
+    attempts: list[Attempt]  # the Student's attempts at them, adapted by the Answer-Adapter
+    verdicts: list[Verdict]  # the Verifier's verdicts, in batch order
+    mastery: dict[str, Mastery]  # the Diagnostician's belief per skill
+    diagnosis: dict[str, Any]  # missing-skill profile and mistake clusters
+    curator_note: str  # why the Curator chose this batch
+    adapter: str | None  # the adapter version the Student runs with (None: base weights)
+    evaluations: dict[str, dict[str, float]]  # held-out accuracy: str(round) -> skill -> accuracy
+    rounds_done: int
+
+
+# Types stored in checkpoints; the checkpoint serializer refuses any other module's classes.
+CHECKPOINT_TYPES = [("cosr.domain", name) for name in (
+    "Task", "Attempt", "Verdict", "Mastery", "Provenance", "CodeCheck", "TestOutcome",
+    "AnswerFormat", "VerifierKind", "Domain",
+)]

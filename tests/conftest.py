@@ -1,0 +1,45 @@
+"""Shared fixtures: a tiny real student model, a small math-only skill graph, run configs."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from cosr.config import RunConfig, load_config
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def tiny_student(tmp_path_factory) -> Path:
+    """A real Hugging Face Llama folder, trained for a few seconds on one-digit addition."""
+    from cosr.training.data import Example
+    from cosr.training.embedded import EmbeddedSpec, build_embedded_student
+
+    rng = random.Random(0)
+    examples = []
+    for _ in range(400):
+        a, b = rng.randint(0, 9), rng.randint(0, 9)
+        examples.append(Example(f"What is {a} + {b}?\nAnswer:", f" {a + b}"))
+    spec = EmbeddedSpec(hidden_size=64, layers=2, heads=1, intermediate_size=128, vocab_size=300,
+                        steps=40, batch_size=32, max_positions=256)
+    return build_embedded_student(examples, tmp_path_factory.mktemp("students") / "tiny", spec, log=lambda m: None)
+
+
+@pytest.fixture
+def math_graph_file() -> Path:
+    return DATA / "math_skills.yaml"
+
+
+@pytest.fixture
+def tiny_run_config(tmp_path, tiny_student, math_graph_file) -> RunConfig:
+    """A run small enough for a unit test: three math skills, small batches, two short rounds."""
+    return load_config(None, {
+        "run_dir": tmp_path / "run", "seed": 3, "rounds": 2, "skills": math_graph_file,
+        "student.model": str(tiny_student), "student.max_new_tokens": 6, "student.batch_size": 16,
+        "curator.batch_size": 8, "training.every_verified": 4, "training.max_tasks_per_round": 16,
+        "training.epochs": 1, "training.batch_size": 8, "eval.per_skill": 4, "eval.levels": [1, 2],
+        "sandbox.executor": "unsafe-process",
+    })

@@ -1,0 +1,45 @@
+"""The state machine end to end on a tiny real student: every node runs, the store fills, rounds train."""
+
+from __future__ import annotations
+
+import json
+
+from cosr.run import SelfPlayRun
+
+
+def test_a_short_run_trains_two_rounds_and_records_everything(tiny_run_config):
+    with SelfPlayRun(tiny_run_config) as run:
+        events = list(run.events())
+        nodes = [e["node"] for e in events if e["event"] == "node"]
+        summary = run.summary()
+        store = run.store
+        trajectories = store.trajectories(run.run_id)
+        assert summary["rounds_completed"] == 2
+        # Baseline evaluation first, then the five agents in order.
+        assert nodes[:7] == ["evaluate", "diagnostician", "curator", "student", "answer_adapter", "verifier", "record"]
+        assert nodes.count("train") == 2 and nodes.count("evaluate") == 3
+        assert len(trajectories) == summary["tasks"] == len({t.id for t in trajectories})
+        # Every step recorded its whole batch; provenance names the strategy.
+        assert {t.task.provenance.strategy for t in trajectories} == {"zpd"}
+        assert all(t.attempt.student_id.startswith("hf:") for t in trajectories)
+        evals = store.evaluations(run.run_id)
+        assert sorted(evals) == [0, 1, 2]
+        assert all(n == 4 for per in evals.values() for _, n in per.values())
+        rounds = store.rounds(run.run_id)
+        for r in (1, 2):
+            info = rounds[r]
+            if "skipped" not in info:
+                assert (run.run_dir / "adapters" / f"round-{r:03d}" / "adapter_config.json").exists()
+                assert info["examples"] >= info["verified"] > 0
+    written = json.loads((tiny_run_config.run_dir / "summary.json").read_text())
+    assert written["run_id"] == run.run_id
+    assert set(written["heldout_accuracy"]) == {"0", "1", "2"}
+    assert set(written["heldout_accuracy"]["0"]) == {"addition", "subtraction", "chain_sum"}
+
+
+def test_held_out_tasks_never_reach_the_student_in_training(tiny_run_config):
+    with SelfPlayRun(tiny_run_config) as run:
+        list(run.events())
+        heldout = {t.fingerprint for t in run.ctx.heldout}
+        trained = {t.task.fingerprint for t in run.store.trajectories(run.run_id)}
+        assert heldout and not heldout & trained

@@ -1,0 +1,63 @@
+"""The SQLite trajectory store: WAL, idempotent writes, queries, JSONL export."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from cosr.domain import AnswerFormat, Attempt, Task, Trajectory, Verdict, VerifierKind
+from cosr.store import TrajectoryStore
+
+
+def traj(i: int, correct: bool, rnd: int = 1) -> Trajectory:
+    task = Task(id=f"train:addition:L1:s{i}", skill="addition", difficulty=1, prompt=f"What is {i} + 1?",
+                answer_format=AnswerFormat.NUMBER, verifier=VerifierKind.MATH, reference=str(i + 1), seed=i)
+    answer = str(i + 1) if correct else str(i)
+    return Trajectory(id=f"run:{i}", run_id="run", round=rnd, step=i, task=task,
+                      attempt=Attempt(task_id=task.id, student_id="s", raw_output=answer, adapted_answer=answer),
+                      verdict=Verdict(correct=correct, score=float(correct), status="correct" if correct else "wrong"))
+
+
+def test_wal_and_round_trip(tmp_path):
+    store = TrajectoryStore(tmp_path / "s.sqlite")
+    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    items = [traj(i, i % 2 == 0) for i in range(6)]
+    assert store.add_trajectories(items) == 6
+    assert store.trajectories("run") == items
+    assert store.count("run", correct=True) == 3
+
+
+def test_replayed_writes_are_not_duplicated_and_nothing_is_lost(tmp_path):
+    path = tmp_path / "s.sqlite"
+    store = TrajectoryStore(path)
+    store.add_trajectories([traj(i, True) for i in range(4)])
+    assert store.add_trajectories([traj(i, True) for i in range(2, 6)]) == 2  # 2 and 3 already stored
+    store.close()
+    reopened = TrajectoryStore(path)
+    assert [t.id for t in reopened.trajectories("run")] == [f"run:{i}" for i in range(6)]
+
+
+def test_a_failing_batch_leaves_the_store_as_it_was(tmp_path):
+    store = TrajectoryStore(tmp_path / "s.sqlite")
+    store.add_trajectories([traj(0, True)])
+    bad = traj(1, True).model_copy(update={"run_id": None})  # NOT NULL violated inside the transaction
+    try:
+        store.add_trajectories([traj(2, True), bad])
+    except sqlite3.IntegrityError:
+        pass
+    assert [t.id for t in store.trajectories()] == ["run:0"]
+
+
+def test_queries_by_round_and_export(tmp_path):
+    store = TrajectoryStore(tmp_path / "s.sqlite")
+    store.add_trajectories([traj(i, i != 1, rnd=1 + i // 3) for i in range(6)])
+    assert len(store.trajectories("run", correct=True, round=1)) == 2
+    assert len(store.trajectories("run", correct=True, max_round=1)) == 2
+    assert store.export_jsonl(tmp_path / "out.jsonl", "run") == 5
+    lines = (tmp_path / "out.jsonl").read_text().splitlines()
+    assert len(lines) == 5 and all(json.loads(line)["verdict"]["correct"] for line in lines)
+    store.record_evaluation("run", 0, {"addition": (3, 4)}, None)
+    store.record_evaluation("run", 0, {"addition": (4, 4)}, "round-001")  # replaces, never duplicates
+    assert store.evaluations("run") == {0: {"addition": (4, 4)}}
+    store.record_round("run", 1, {"examples": 5})
+    assert store.rounds("run") == {1: {"examples": 5}}

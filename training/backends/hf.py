@@ -1,0 +1,79 @@
+"""A local Hugging Face causal LM run with transformers: the embedded default student is one."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from cosr.config import StudentConfig
+from cosr.training.backends import Generation, render_prompt
+from cosr.training.device import pick_device
+
+
+class HFStudent:
+    def __init__(self, cfg: StudentConfig, device: str = "auto") -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.cfg = cfg
+        if cfg.model is None:
+            raise ValueError("the hf backend needs student.model (the run resolves the embedded default)")
+        path = Path(cfg.model)
+        if not (path / "config.json").exists():
+            raise FileNotFoundError(f"student.model {path} is not a Hugging Face model folder (no config.json)")
+        self.trainable_path: Path | None = path
+        self.id = f"hf:{path.name}"
+        self.adapter_version: str | None = None
+        self.device, dtype = pick_device(device)  # type: ignore[arg-type]
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.tokenizer.padding_side = "left"  # generation continues from the right edge of every row
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.base = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(self.device).eval()
+        self.model = self.base
+        self._torch = torch
+
+    def _render(self, prompt: str) -> str:
+        text = render_prompt(self.cfg, prompt)
+        if self.cfg.use_chat_template and self.tokenizer.chat_template:
+            return self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True)
+        return text
+
+    def generate(self, prompts: Sequence[str], *, temperature: float, max_new_tokens: int) -> list[Generation]:
+        torch = self._torch
+        out: list[Generation | None] = [None] * len(prompts)
+        # Similar lengths share a batch, so little compute goes to padding.
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+        for start in range(0, len(order), self.cfg.batch_size):
+            idx = order[start:start + self.cfg.batch_size]
+            t0 = time.perf_counter()
+            enc = self.tokenizer([self._render(prompts[i]) for i in idx], return_tensors="pt", padding=True,
+                                 add_special_tokens=False).to(self.device)
+            sampling = dict(do_sample=True, temperature=temperature, top_k=0, top_p=1.0) if temperature > 0 else dict(do_sample=False)
+            with torch.inference_mode():
+                gen = self.model.generate(**enc, max_new_tokens=max_new_tokens, pad_token_id=self.tokenizer.pad_token_id,
+                                          eos_token_id=self.tokenizer.eos_token_id, **sampling)
+            new = gen[:, enc["input_ids"].shape[1]:]
+            dt = (time.perf_counter() - t0) / len(idx)
+            for row, i in enumerate(idx):
+                tokens = new[row]
+                n = int((tokens != self.tokenizer.pad_token_id).sum())
+                out[i] = Generation(self.tokenizer.decode(tokens, skip_special_tokens=True), n, dt)
+        return [g for g in out if g is not None]
+
+    def load_adapter(self, path: Path, version: str) -> None:
+        from peft import PeftModel
+
+        if self.model is self.base:
+            self.model = PeftModel.from_pretrained(self.base, str(path), adapter_name=version).eval()
+        else:
+            old = self.model.active_adapter
+            self.model.load_adapter(str(path), adapter_name=version)
+            self.model.set_adapter(version)
+            self.model.delete_adapter(old)  # one adapter at a time: rounds build on each other
+        self.adapter_version = version
+
+    def close(self) -> None:
+        self.model = self.base = None  # type: ignore[assignment]

@@ -1,0 +1,17 @@
+"""One place that decides where tensors live: CUDA with bf16 when present, the CPU with fp32 otherwise."""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+
+def pick_device(preference: Literal["auto", "cpu", "cuda"] = "auto") -> tuple[str, "object"]:
+    import torch
+
+    if preference == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("training.device = 'cuda' but no CUDA device is visible")
+    if preference != "cpu" and torch.cuda.is_available():
+        return "cuda", (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+    torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
+    return "cpu", torch.float32
