@@ -120,3 +120,7 @@ def student_build(force: Annotated[bool, typer.Option(help="rebuild even if cach
 
 app.add_typer(sandbox_app, name="sandbox")
 app.command("verify")(verify_command)
+
+
+if __name__ == "__main__":
+    app()

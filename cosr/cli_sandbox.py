@@ -21,7 +21,7 @@ from cosr.config import ConfigError, SandboxConfig, load_config
 sandbox_app = typer.Typer(no_args_is_help=True, help="The hardened Docker sandbox that runs student code.")
 console = Console()
 
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="a TOML RunConfig file (its [sandbox] section is used)", exists=True, dir_okay=False)]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="a TOML RunConfig file (its sandbox section is used)", exists=True, dir_okay=False)]
 SandboxOpt = Annotated[
     Optional[str],
     typer.Option("--sandbox", help="executor: docker (default) or unsafe-process (UNSAFE: trusted code only, no isolation)"),

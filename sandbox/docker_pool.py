@@ -155,9 +155,7 @@ def docker_executor(cfg: SandboxConfig) -> WorkerPool:
     """The hardened pool; SandboxUnavailable (with the fix) when the engine or image is missing."""
     client = connect(cfg.image)
     owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    pool = WorkerPool("docker", lambda: ContainerWorker(client, cfg, owner), cfg)
-    pool.owner = owner  # type: ignore[attr-defined]
-    return pool
+    return WorkerPool("docker", lambda: ContainerWorker(client, cfg, owner), cfg, owner=owner)
 
 
 def sandbox_containers(client: Any | None = None, owner: str | None = None) -> list[Any]:

@@ -49,8 +49,10 @@ class WorkerPool:
         start: Callable[[], Worker],
         cfg: SandboxConfig,
         rlimits: dict[str, int] | None = None,
+        owner: str | None = None,
     ) -> None:
         self.name = name
+        self.owner = owner  # the docker label value that marks this pool's containers
         self.cfg = cfg
         self.size = cfg.pool_size
         self.replaced = 0

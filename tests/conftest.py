@@ -43,3 +43,17 @@ def tiny_run_config(tmp_path, tiny_student, math_graph_file) -> RunConfig:
         "training.epochs": 1, "training.batch_size": 8, "eval.per_skill": 4, "eval.levels": [1, 2],
         "sandbox.executor": "unsafe-process",
     })
+
+
+@pytest.fixture(scope="session")
+def sandbox_executor():
+    """The real docker pool from a default SandboxConfig. No engine is a failure, never a skip."""
+    from cosr.config import SandboxConfig
+    from cosr.sandbox import SandboxUnavailable, make_executor
+
+    try:
+        executor = make_executor(SandboxConfig(executor="docker"))
+    except SandboxUnavailable as e:
+        pytest.fail(f"the docker sandbox is required for this test: {e} (scripts/docker-up.sh sets it up)", pytrace=False)
+    yield executor
+    executor.close()

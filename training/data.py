@@ -15,24 +15,34 @@ class Example:
 
 def encode(tokenizer, examples: Sequence[Example], max_len: int) -> list[tuple[list[int], list[int]]]:
     """(input_ids, labels) per example; labels are -100 over the prompt. Too-long examples are cut from the left."""
+    prompts = tokenizer([ex.prompt for ex in examples], add_special_tokens=False)["input_ids"]
+    completions = tokenizer([ex.completion for ex in examples], add_special_tokens=False)["input_ids"]
     out = []
-    for ex in examples:
-        p = tokenizer(ex.prompt, add_special_tokens=False)["input_ids"]
-        c = tokenizer(ex.completion, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-        ids, labels = (p + c)[-max_len:], ([-100] * len(p) + c)[-max_len:]
-        out.append((ids, labels))
+    for p, c in zip(prompts, completions, strict=True):
+        c = c + [tokenizer.eos_token_id]
+        out.append(((p + c)[-max_len:], ([-100] * len(p) + c)[-max_len:]))
     return out
 
 
 def batches(encoded: list[tuple[list[int], list[int]]], batch_size: int, pad_id: int, rng: random.Random,
             device: str = "cpu") -> Iterator[dict]:
-    """Shuffled, right-padded batches of (input_ids, attention_mask, labels) tensors."""
+    """Shuffled, right-padded batches of (input_ids, attention_mask, labels) tensors.
+
+    Rows of similar length share a batch (sorted within shuffled windows of 32 batches): with a mix of
+    short arithmetic and long code prompts, random batches spent most of their compute on padding.
+    """
     import torch
 
     order = list(range(len(encoded)))
     rng.shuffle(order)
-    for start in range(0, len(order), batch_size):
-        rows = [encoded[i] for i in order[start:start + batch_size]]
+    window = batch_size * 32
+    chunks = []
+    for w in range(0, len(order), window):
+        part = sorted(order[w:w + window], key=lambda i: len(encoded[i][0]))
+        chunks += [part[s:s + batch_size] for s in range(0, len(part), batch_size)]
+    rng.shuffle(chunks)
+    for chunk in chunks:
+        rows = [encoded[i] for i in chunk]
         width = max(len(ids) for ids, _ in rows)
         ids = torch.full((len(rows), width), pad_id)
         labels = torch.full((len(rows), width), -100)

@@ -1,0 +1,41 @@
+"""One configuration: defaults <- TOML <- flags, with readable errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cosr.config import ConfigError, RunConfig, load_config
+
+
+def test_defaults_then_file_then_flags(tmp_path):
+    f = tmp_path / "run.toml"
+    f.write_text('seed = 5\nrounds = 4\n[student]\nmax_new_tokens = 12\n[curator]\nstrategy = "random"\n')
+    cfg = load_config(f, {"rounds": 1, "student.temperature": 0.3, "seed": None})
+    assert cfg.seed == 5  # from the file; a None flag means "not given"
+    assert cfg.rounds == 1  # the flag wins over the file
+    assert cfg.student.max_new_tokens == 12 and cfg.student.temperature == 0.3
+    assert cfg.curator.strategy == "random"
+    assert cfg.training == RunConfig().training  # untouched sections keep their defaults
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("rounds = -1", "rounds"),
+    ("[student]\nbackend = 'carrier-pigeon'", "student.backend"),
+    ("[curator]\ntarget_success = [0.9, 0.2]", "target_success"),
+    ("[training]\nlearning_rate = 'fast'", "training.learning_rate"),
+    ("colour = 'blue'", "colour"),
+    ("rounds = ", "not valid TOML"),
+])
+def test_bad_configs_name_the_field(tmp_path, text, message):
+    f = tmp_path / "bad.toml"
+    f.write_text(text)
+    with pytest.raises(ConfigError, match=message) as e:
+        load_config(f)
+    assert str(f) in str(e.value)
+
+
+def test_missing_file_is_a_clear_error():
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(Path("/nonexistent/run.toml"))
