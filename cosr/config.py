@@ -19,9 +19,12 @@ class StudentConfig(Section):
     model: str | None = None
     base_url: str | None = None  # openai: e.g. http://127.0.0.1:8000/v1
     api_key_env: str = "OPENAI_API_KEY"
+    # openai: a local copy of the served model's weights, so LoRA rounds can train; None: no training.
+    weights: Path | None = None
     # How a task prompt is shown to the model. "{prompt}" is the task; chat models get it as the user turn.
     prompt_template: str = "{prompt}\nAnswer:"
-    use_chat_template: bool = False
+    use_chat_template: bool = False  # hf: the tokenizer's chat template; openai: /chat/completions
+    concurrency: int = Field(default=8, ge=1, description="openai: requests in flight at once")
     max_new_tokens: int = Field(default=48, ge=1)
     temperature: float = Field(default=0.8, ge=0.0)
     eval_temperature: float = Field(default=0.0, ge=0.0)

@@ -1,0 +1,112 @@
+"""Each node alone: a state in, the partial update out, with a real tiny student and a real store."""
+
+from __future__ import annotations
+
+import pytest
+from langgraph.runtime import Runtime
+
+from cosr.agents.answer_adapter import adapt
+from cosr.agents.curator import curate
+from cosr.agents.curriculum import make_strategy
+from cosr.agents.diagnostician import diagnose
+from cosr.agents.evaluator import evaluate, heldout_tasks
+from cosr.agents.recorder import record
+from cosr.agents.student import attempt
+from cosr.agents.trainer import train
+from cosr.agents.verifier import verify
+from cosr.domain import Attempt, Mastery
+from cosr.graphs.context import Context
+from cosr.graphs.skills import SkillGraph
+from cosr.store import TrajectoryStore
+from cosr.training.backends import make_student
+
+
+@pytest.fixture
+def runtime(tiny_run_config, tmp_path):
+    cfg = tiny_run_config
+    skills = SkillGraph.from_file(cfg.skills)
+    events: list[dict] = []
+    ctx = Context(config=cfg, run_id="r", run_dir=tmp_path, skills=skills, store=TrajectoryStore(tmp_path / "s.sqlite"),
+                  student=make_student(cfg.student), strategy=make_strategy("zpd", cfg.curator),
+                  heldout=heldout_tasks(skills, cfg.eval))
+    return Runtime(context=ctx, stream_writer=events.append)
+
+
+def one_cycle(runtime, state):
+    """diagnostician -> curator -> student -> adapter -> verifier -> record, merging updates as the graph does."""
+    for node in (diagnose, curate, attempt, adapt, verify):
+        update = node(state, runtime)
+        state = {**state, **update, "step": state.get("step", 0) + update.get("step", 0)}
+    return {**state, **record(state, runtime)}
+
+
+def test_curator_makes_a_deterministic_batch_with_provenance(runtime):
+    state = {"step": 4, "mastery": {}}
+    a, b = curate(state, runtime), curate(state, runtime)
+    assert [t.id for t in a["batch"]] == [t.id for t in b["batch"]]  # a replayed step picks the same tasks
+    assert len(a["batch"]) == runtime.context.config.curator.batch_size
+    assert a["step"] == 1 and a["curator_note"].startswith("zpd:")
+    assert {t.provenance.strategy for t in a["batch"]} == {"zpd"}
+
+
+def test_student_and_adapter_fill_every_attempt(runtime):
+    batch = curate({"step": 0}, runtime)["batch"]
+    attempts = attempt({"batch": batch}, runtime)["attempts"]
+    assert [a.task_id for a in attempts] == [t.id for t in batch]
+    assert all(a.student_id.startswith("hf:") and a.adapted_answer is None for a in attempts)
+    adapted = adapt({"batch": batch, "attempts": attempts}, runtime)["attempts"]
+    assert all(a.adapter_note for a in adapted)
+    assert all(a.raw_output == b.raw_output for a, b in zip(adapted, attempts, strict=True))
+
+
+def test_verifier_judges_the_adapted_answers(runtime):
+    batch = curate({"step": 0}, runtime)["batch"][:3]
+    answers = [batch[0].reference, "-123456", None]
+    attempts = [Attempt(task_id=t.id, student_id="s", raw_output=str(a), adapted_answer=a, adapter_note="test")
+                for t, a in zip(batch, answers, strict=True)]
+    verdicts = verify({"batch": batch, "attempts": attempts}, runtime)["verdicts"]
+    assert [v.status for v in verdicts] == ["correct", "wrong", "unparseable"]
+
+
+def test_record_is_idempotent_and_counts_the_round(runtime):
+    state = one_cycle(runtime, {"step": 0, "round": 1, "run_id": "r"})
+    store = runtime.context.store
+    n = store.count("r")
+    assert n == runtime.context.config.curator.batch_size == state["round_tasks"]
+    record(state, runtime)  # a replay after a crash
+    assert store.count("r") == n
+    events = runtime.stream_writer.__self__  # the list the fixture collects progress events in
+    assert events[-1]["event"] == "batch"
+
+
+def test_diagnostician_learns_from_the_batch_and_clears_it(runtime):
+    state = one_cycle(runtime, {"step": 0, "round": 1, "run_id": "r"})
+    update = diagnose(state, runtime)
+    seen = {t.skill for t in state["batch"]}
+    assert all(update["mastery"][s].attempts > 0 for s in seen)
+    assert update["batch"] == [] and update["verdicts"] == []
+    wrong = sum(not v.correct for v in state["verdicts"])
+    assert sum(update["diagnosis"]["failures"].values()) == wrong
+
+
+def test_trainer_trains_an_adapter_on_verified_work_and_swaps_it_in(runtime):
+    state = {"step": 0, "round": 1, "run_id": "r",
+             "mastery": {s: Mastery(skill=s, ability=-2.0) for s in runtime.context.skills.names()}}
+    for _ in range(3):
+        state = one_cycle(runtime, state)
+    verified = runtime.context.store.count("r", correct=True)
+    assert verified > 0, "the tiny student should solve some one-digit additions"
+    update = train(state, runtime)
+    info = runtime.context.store.rounds("r")[1]
+    assert update["adapter"] == "round-001" == runtime.context.student.adapter_version
+    assert (runtime.context.adapters_dir / "round-001" / "adapter_model.safetensors").exists()
+    assert info["examples"] == verified and info["steps"] >= 1
+
+
+def test_evaluator_records_a_baseline_then_rounds(runtime):
+    first = evaluate({"round": 1}, runtime)
+    assert first["rounds_done"] == 0 and first["round"] == 1
+    assert set(first["evaluations"]["0"]) == set(runtime.context.skills.names())
+    second = evaluate({**first, "round": 1}, runtime)
+    assert second["rounds_done"] == 1 and second["round"] == 2
+    assert sorted(runtime.context.store.evaluations("r")) == [0, 1]
