@@ -17,17 +17,26 @@ from cosr.training.lora import train_lora
 
 
 def training_examples(ctx: Context, rnd: int) -> list[Example]:
-    """Verified trajectories of round `rnd`, plus earlier rounds' in proportion replay_fraction."""
+    """Verified trajectories of round `rnd`, teacher demonstrations for some of its failures, and
+    earlier rounds' verified trajectories in proportion replay_fraction."""
     cfg = ctx.config.training
-    fresh = ctx.store.trajectories(ctx.run_id, correct=True, round=rnd)
+    rng = random.Random(f"{ctx.config.seed}:train:{rnd}")
+    fresh = [own_attempt(ctx, t) for t in ctx.store.trajectories(ctx.run_id, correct=True, round=rnd)]
+    failed = ctx.store.trajectories(ctx.run_id, correct=False, round=rnd)
+    demos = [demonstration(ctx, t) for t in rng.sample(failed, min(len(failed), int(len(fresh) * cfg.demonstrations_ratio)))]
     older = ctx.store.trajectories(ctx.run_id, correct=True, max_round=rnd - 1)
     n_replay = min(len(older), int(len(fresh) * cfg.replay_fraction / max(1e-9, 1 - cfg.replay_fraction)))
-    replay = random.Random(f"{ctx.config.seed}:replay:{rnd}").sample(older, n_replay)
-    return [to_example(ctx, t) for t in fresh + replay]
+    replay = [own_attempt(ctx, t) for t in rng.sample(older, n_replay)]
+    return fresh + demos + replay
 
 
-def to_example(ctx: Context, t: Trajectory) -> Example:
-    completion = t.attempt.raw_output
+def own_attempt(ctx: Context, t: Trajectory) -> Example:
+    return Example(prompt=render_prompt(ctx.config.student, t.task.prompt), completion=t.attempt.raw_output)
+
+
+def demonstration(ctx: Context, t: Trajectory) -> Example:
+    """The task's reference (it passes the task's own verifier: see the generator conformance tests)."""
+    completion = ctx.config.training.demonstration_template.replace("{reference}", t.task.reference)
     return Example(prompt=render_prompt(ctx.config.student, t.task.prompt), completion=completion)
 
 

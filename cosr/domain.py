@@ -64,6 +64,15 @@ class Provenance(Frozen):
     reason: str = ""
 
 
+class Annotation(Frozen):
+    """TeacherLM-style annotation of a training sample: what to know, how to think, what goes wrong."""
+
+    fundamentals: str = ""
+    chain_of_thought: str = ""
+    common_mistakes: str = ""
+    teacher: str = ""  # who wrote it (a curator model, a rule-based explainer)
+
+
 class Task(Frozen):
     id: str
     skill: str
@@ -76,6 +85,7 @@ class Task(Frozen):
     seed: int
     split: Literal["train", "heldout"] = "train"
     provenance: Provenance = Provenance(strategy="generator")
+    annotation: Annotation | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("check")

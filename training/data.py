@@ -6,6 +6,8 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from cosr.domain import Annotation
+
 
 @dataclass(frozen=True)
 class Example:
@@ -50,3 +52,14 @@ def batches(encoded: list[tuple[list[int], list[int]]], batch_size: int, pad_id:
         for r, (i, l) in enumerate(rows):
             ids[r, :len(i)], labels[r, :len(l)], mask[r, :len(i)] = torch.tensor(i), torch.tensor(l), 1
         yield {"input_ids": ids.to(device), "attention_mask": mask.to(device), "labels": labels.to(device)}
+
+
+def annotated(completion: str, annotation: Annotation | None) -> str:
+    """TeacherLM's format: fundamentals, chain of thought and common mistakes before the answer, when
+    the sample carries them; the bare completion otherwise."""
+    if annotation is None:
+        return completion
+    parts = [("Fundamentals", annotation.fundamentals), ("Chain of thought", annotation.chain_of_thought),
+             ("Common mistakes", annotation.common_mistakes)]
+    lines = [f"{name}: {text.strip()}" for name, text in parts if text.strip()]
+    return (" " + "\n".join(lines) + "\nAnswer:" + completion) if lines else completion

@@ -40,6 +40,7 @@ BACKENDS: Registry[str] = Registry("student backend")  # name -> "module:factory
 # Lazy: the hf backend imports torch; `cosr --help` and the openai backend must not pay for that.
 BACKENDS.register("hf", "cosr.training.backends.hf:HFStudent")
 BACKENDS.register("openai", "cosr.training.backends.openai_compat:OpenAIStudent")
+BACKENDS.register("human", "cosr.training.backends.human:HumanStudent")
 
 
 def make_student(cfg: StudentConfig) -> StudentBackend:

@@ -1,0 +1,101 @@
+"""LoRA rounds, adapters and teacher signals on tiny real models."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from cosr.config import TrainingConfig
+from cosr.training.data import Example
+from cosr.training.embedded import EmbeddedSpec, build_embedded_student
+from cosr.training.export import merge_adapter
+from cosr.training.lora import train_lora
+from cosr.training.teacher_signals import rlt_reward
+
+PROMPT = "What is {a} + {b}?\nAnswer:"
+
+
+def additions(n: int, seed: int = 1, digits: int = 1) -> list[Example]:
+    rng = random.Random(seed)
+    hi = 10**digits - 1
+    return [Example(PROMPT.format(a=a, b=b), f" {a + b}") for a, b in
+            ((rng.randint(0, hi), rng.randint(0, hi)) for _ in range(n))]
+
+
+def logits(model, tokenizer, text: str) -> torch.Tensor:
+    ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)
+    with torch.inference_mode():
+        return model(**ids).logits
+
+
+def test_a_round_lowers_training_loss_changes_only_the_adapter(tiny_student, tmp_path):
+    from peft import PeftModel
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM
+
+    base_before = load_file(tiny_student / "model.safetensors")
+    cfg = TrainingConfig(epochs=6, batch_size=16, learning_rate=3e-3)
+    stats = train_lora(tiny_student, additions(96, digits=2), cfg, tmp_path / "round-001")
+    assert stats.last_loss < stats.first_loss
+    assert stats.steps == 6 * 6 and stats.tokens > 0 and stats.adapter_bytes > 0
+    base_after = load_file(tiny_student / "model.safetensors")
+    assert all(torch.equal(base_before[k], base_after[k]) for k in base_before)  # base weights untouched
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_student), str(tmp_path / "round-001"))
+    lora_b = [p for n, p in model.named_parameters() if "lora_B" in n]
+    assert lora_b and any(p.abs().sum() > 0 for p in lora_b)  # peft starts B at zero: training moved it
+
+
+def test_adapter_save_load_merge_round_trip_gives_identical_logits(tiny_student, tmp_path):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    train_lora(tiny_student, additions(64), TrainingConfig(epochs=3, batch_size=16, learning_rate=3e-3),
+               tmp_path / "adapter")
+    tok = AutoTokenizer.from_pretrained(tiny_student)
+    text = PROMPT.format(a=3, b=4) + " 7"
+    base = AutoModelForCausalLM.from_pretrained(tiny_student).eval()
+    base_logits = logits(base, tok, text)
+    with_adapter = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_student), str(tmp_path / "adapter")).eval()
+    reloaded = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_student), str(tmp_path / "adapter")).eval()
+    merged = AutoModelForCausalLM.from_pretrained(merge_adapter(tiny_student, tmp_path / "adapter", tmp_path / "merged")).eval()
+    a, b, m = logits(with_adapter, tok, text), logits(reloaded, tok, text), logits(merged, tok, text)
+    assert not torch.allclose(a, base_logits, atol=1e-4)  # the adapter matters
+    assert torch.equal(a, b)  # save + load is exact
+    assert torch.allclose(a, m, atol=1e-5)  # merging folds the same function into the weights
+
+
+def test_merge_refuses_a_folder_that_is_not_an_adapter(tiny_student, tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a peft adapter"):
+        merge_adapter(tiny_student, tmp_path, tmp_path / "out")
+
+
+@pytest.fixture(scope="module")
+def hint_reader(tmp_path_factory) -> Path:
+    """A tiny student that learned to read a worked step when it is given one (two-digit sums)."""
+    rng = random.Random(2)
+    examples = []
+    for _ in range(3000):
+        a, b = rng.randint(10, 99), rng.randint(10, 99)
+        hint = f"{a} + {b} = {a + b}" if rng.random() < 0.7 else rng.choice(["Think.", "Add them.", "Take care."])
+        examples.append(Example(f"What is {a} + {b}?\n{hint}\nAnswer:", f" {a + b}"))
+    spec = EmbeddedSpec(hidden_size=64, layers=2, heads=1, intermediate_size=192, vocab_size=300, steps=200,
+                        batch_size=48, max_positions=128, learning_rate=3e-3)
+    return build_embedded_student(examples, tmp_path_factory.mktemp("students") / "hint-reader", spec, log=lambda m: None)
+
+
+def test_rlt_reward_prefers_an_explanation_that_contains_the_solution_steps(hint_reader):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(hint_reader).eval()
+    tok = AutoTokenizer.from_pretrained(hint_reader)
+    wins = 0
+    for a, b in [(23, 45), (67, 18), (51, 39), (84, 12), (36, 57)]:
+        q, solution = f"What is {a} + {b}?", f" {a + b}"
+        good = rlt_reward(model, tok, q, f"{a} + {b} = {a + b}", solution)
+        unrelated = rlt_reward(model, tok, q, "The sky is blue.", solution)
+        assert good.without == unrelated.without  # the same baseline: the question alone
+        wins += good.reward > unrelated.reward
+    assert wins == 5
