@@ -1,5 +1,8 @@
 """Curator node: chooses skill and difficulty with the configured curriculum strategy, turns the
-picks into tasks (never a held-out one), and steps back when the student is stuck on a skill."""
+picks into tasks (never a held-out one), and steps back when the student is stuck on a skill.
+
+A strategy that writes its own tasks (`llm`) hands back verified tasks plus picks it leaves to the
+skill generators; its rejections are counted in `curator_note` and `curator_log`, never handed out."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from cosr.agents.curriculum import Pick
+from cosr.agents.curriculum import Pick, writes_tasks
 from cosr.domain import Mastery, Provenance, Task
 from cosr.graphs.context import Context
 from cosr.graphs.state import SelfPlayState
@@ -54,12 +57,20 @@ def curate(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     rng = random.Random(f"{ctx.config.seed}:{state.get('step', 0)}")
     picks = ctx.strategy.choose(ctx.skills, mastery, cfg.batch_size, rng)
     picks = [step_back(p, ctx.skills, mastery, cfg.stuck_after) for p in picks]
-    tasks = make_tasks(picks, ctx, rng, ctx.strategy.name)
     stepped = sorted({p.reason for p in picks if p.reason.startswith("stuck")})
+    log: dict[str, Any] = {"stepped_back": stepped}
+    if writes_tasks(ctx.strategy):
+        written = ctx.strategy.write_tasks(picks, ctx, rng, state.get("step", 0))
+        tasks = written.tasks + make_tasks(written.leftover, ctx, rng, ctx.strategy.name)
+        log.update(written=len(written.tasks), rejected=written.rejected, notes=written.notes)
+    else:
+        tasks = make_tasks(picks, ctx, rng, ctx.strategy.name)
     counts: dict[str, int] = {}
     for t in tasks:
         counts[f"{t.skill}@L{t.difficulty}"] = counts.get(f"{t.skill}@L{t.difficulty}", 0) + 1
     note = f"{ctx.strategy.name}: " + ", ".join(f"{k}×{v}" for k, v in sorted(counts.items()))
     if stepped:
         note += " | " + "; ".join(stepped)
-    return {"batch": tasks, "curator_note": note, "step": 1}
+    if "written" in log:
+        note += f" | LLM wrote {log['written']}, rejected {len(log['rejected'])}" + "".join(f"; {n}" for n in log["notes"])
+    return {"batch": tasks, "curator_note": note, "curator_log": log, "step": 1}

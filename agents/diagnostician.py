@@ -4,6 +4,9 @@ missing-skill profile (STAT) and the student's mistakes clustered into named cat
 Knowledge tracing is an Elo/IRT-style ability per skill on the level scale, chosen over Bayesian
 knowledge tracing because tasks come at several difficulties: one ability predicts success at every
 level (sigmoid(ability - (level - 1))), which is exactly what the Curator needs to aim at a band.
+BKT's binary learned/unlearned state would need one chain per (skill, level) and could not say how a
+success at level 3 bears on level 1. The belief is kept in the graph state (`mastery`, `diagnosis`)
+and, after every step, in the store's `diagnoses` table, so a run's teaching can be replayed.
 """
 
 from __future__ import annotations
@@ -64,6 +67,11 @@ def mistake_category(task: Task, answer: str | None, verdict: Verdict) -> str | 
         return "wrong value"
     if got == -want:
         return "sign error"
+    operands = task.metadata.get("operands")
+    if isinstance(operands, list) and len(operands) == 2 and all(isinstance(x, int) for x in operands):
+        a, b = operands
+        if got in {a + b, a - b, b - a, a * b} | ({a // b} if b else set()):
+            return "wrong operator"
     if abs(got - want) == 1:
         return "off by one"
     g, w = str(int(got)) if got.is_integer() else "", str(int(want)) if want.is_integer() else ""
@@ -91,12 +99,15 @@ def diagnose(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     for skill, results in by_skill.items():
         mastery[skill] = update_mastery(mastery[skill], results, threshold, ctx.skills[skill].levels)
     total = sum(failures.values()) or 1
-    return {
-        "mastery": mastery,
-        "diagnosis": {
-            "failures": dict(failures),
-            "missing_skill_profile": {s: round(n / total, 3) for s, n in failures.most_common()},
-            "mistakes": {s: dict(c.most_common()) for s, c in mistakes.items()},
-        },
-        "batch": [], "attempts": [], "verdicts": [],
+    diagnosis = {
+        "failures": dict(failures),
+        "missing_skill_profile": {s: round(n / total, 3) for s, n in failures.most_common()},
+        "mistakes": {s: dict(c.most_common()) for s, c in mistakes.items()},
     }
+    if by_skill:  # a step that saw verdicts: keep the belief in the store too (a replayed step overwrites)
+        ctx.store.record_diagnosis(ctx.run_id, state.get("step", 0), state.get("round", 1), {
+            "mastery": {s: m.model_dump(include={"ability", "level", "p_mastery", "attempts", "correct"})
+                        for s, m in mastery.items()},
+            **diagnosis,
+        })
+    return {"mastery": mastery, "diagnosis": diagnosis, "batch": [], "attempts": [], "verdicts": []}

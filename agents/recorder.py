@@ -14,12 +14,17 @@ from cosr.graphs.context import Context
 from cosr.graphs.state import SelfPlayState
 
 
+def trajectory_id(run_id: str, step: int, index: int, task_id: str, tries: int = 0) -> str:
+    """Stable id of one attempt; a person's later tries at one task (tutoring) are keyed apart."""
+    return f"{run_id}:{step}:{index}:{task_id}" + (f":try{tries + 1}" if tries else "")
+
+
 def record(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     step, rnd = state["step"], state["round"]
     items = [
-        Trajectory(id=f"{ctx.run_id}:{step}:{i}:{task.id}", run_id=ctx.run_id, round=rnd, step=step,
-                   task=task, attempt=a, verdict=v)
+        Trajectory(id=trajectory_id(ctx.run_id, step, i, task.id, state.get("tries", 0)), run_id=ctx.run_id,
+                   round=rnd, step=step, task=task, attempt=a, verdict=v)
         for i, (task, a, v) in enumerate(zip(state["batch"], state["attempts"], state["verdicts"], strict=True))
     ]
     ctx.store.add_trajectories(items)

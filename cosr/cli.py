@@ -9,7 +9,10 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from cosr.cli_compare import compare_command
 from cosr.cli_sandbox import sandbox_app, verify_command
+from cosr.cli_tutor import tutor_command
+from cosr.cli_ui import ui_command
 from cosr.config import ConfigError, load_config
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -120,6 +123,9 @@ def student_build(force: Annotated[bool, typer.Option(help="rebuild even if cach
 
 app.add_typer(sandbox_app, name="sandbox")
 app.command("verify")(verify_command)
+app.command("compare")(compare_command)
+app.command("tutor")(tutor_command)
+app.command("ui")(ui_command)
 
 
 if __name__ == "__main__":

@@ -32,12 +32,26 @@ class StudentConfig(Section):
     request_timeout_s: float = Field(default=60.0, gt=0)
 
 
+class CuratorLLMConfig(Section):
+    """The curator LLM of the `llm` strategy: any OpenAI-compatible server ([curator.llm] in TOML)."""
+
+    base_url: str | None = None  # e.g. http://127.0.0.1:8001/v1
+    model: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    temperature: float = Field(default=0.7, ge=0.0)
+    request_timeout_s: float = Field(default=60.0, gt=0)
+    tasks_per_batch: int = Field(default=8, ge=0, description="tasks the LLM writes per batch; the rest come from generators")
+    explanation_budget: int = Field(default=16, ge=0, description="explanations of failures the LLM may write per run")
+    weakest: int = Field(default=3, ge=1, description="how many of the weakest open skills it writes for")
+
+
 class CuratorConfig(Section):
     strategy: str = "zpd"
     batch_size: int = Field(default=32, ge=1)
     target_success: tuple[float, float] = (0.4, 0.8)
     mastery_threshold: float = Field(default=0.8, gt=0, lt=1)
     stuck_after: int = Field(default=6, ge=1)
+    llm: CuratorLLMConfig = CuratorLLMConfig()
 
     @model_validator(mode="after")
     def _band(self) -> CuratorConfig:
@@ -58,6 +72,10 @@ class TrainingConfig(Section):
     epochs: int = Field(default=3, ge=1)
     batch_size: int = Field(default=32, ge=1)
     replay_fraction: float = Field(default=0.5, ge=0.0, le=1.0, description="share of earlier rounds' data mixed in")
+    # Teacher demonstrations (TeacherLM/RLT-style): for a task the student failed, the task's verified
+    # reference becomes a training sample, up to this many per verified attempt of the student's own.
+    demonstrations_ratio: float = Field(default=0.0, ge=0.0)
+    demonstration_template: str = " {reference}"
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
 

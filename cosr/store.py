@@ -42,6 +42,21 @@ CREATE TABLE IF NOT EXISTS rounds (
     body TEXT NOT NULL,
     PRIMARY KEY (run_id, round)
 );
+CREATE TABLE IF NOT EXISTS diagnoses (
+    run_id TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    round INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (run_id, step)
+);
+CREATE TABLE IF NOT EXISTS explanations (
+    run_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    teacher TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (run_id, task_id)
+);
 """
 
 
@@ -127,6 +142,28 @@ class TrajectoryStore:
     def rounds(self, run_id: str) -> dict[int, dict[str, Any]]:
         rows = self._db.execute("SELECT round, body FROM rounds WHERE run_id = ? ORDER BY round", (run_id,))
         return {r: json.loads(b) for r, b in rows}
+
+    def record_diagnosis(self, run_id: str, step: int, round: int, info: dict[str, Any]) -> None:
+        """The Diagnostician's belief after a step (mastery, missing-skill profile, mistakes); a replayed step overwrites."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO diagnoses VALUES (?, ?, ?, ?)", (run_id, step, round, json.dumps(info)))
+
+    def diagnoses(self, run_id: str) -> dict[int, dict[str, Any]]:
+        rows = self._db.execute("SELECT step, round, body FROM diagnoses WHERE run_id = ? ORDER BY step", (run_id,))
+        return {step: {"round": rnd, **json.loads(b)} for step, rnd, b in rows}
+
+    def record_explanation(self, run_id: str, task_id: str, step: int, teacher: str, body: dict[str, Any]) -> bool:
+        """A teacher's explanation of a failed task; False if that task already has one (the budget is not spent twice)."""
+        with self._tx() as db:
+            before = db.total_changes
+            db.execute("INSERT INTO explanations VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                       (run_id, task_id, step, teacher, json.dumps(body)))
+            return db.total_changes > before
+
+    def explanations(self, run_id: str) -> dict[str, dict[str, Any]]:
+        rows = self._db.execute("SELECT task_id, teacher, body FROM explanations WHERE run_id = ? ORDER BY step, task_id",
+                                (run_id,))
+        return {t: {"teacher": who, **json.loads(b)} for t, who, b in rows}
 
     def export_jsonl(self, path: Path, run_id: str | None = None, *, verified_only: bool = True) -> int:
         """Write trajectories as JSON lines (verified ones by default); returns the count."""

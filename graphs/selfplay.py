@@ -11,6 +11,7 @@ checkpointer; `compile_graph()` uses the run's SQLite file.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -53,25 +54,21 @@ def route_after_evaluate(state: SelfPlayState, runtime: Runtime[Context]) -> Lit
     return "diagnostician"
 
 
-def build_graph() -> StateGraph:
-    g = StateGraph(SelfPlayState, context_schema=Context)
-    g.add_node("evaluate", evaluate)
-    g.add_node("diagnostician", diagnose)
-    g.add_node("curator", curate)
-    g.add_node("student", attempt)
-    g.add_node("answer_adapter", adapt)
-    g.add_node("verifier", verify)
-    g.add_node("record", record)
-    g.add_node("train", train)
+def build_graph(context_schema: type = Context, wrap: Callable[[Callable], Callable] = lambda f: f) -> StateGraph:
+    """`wrap` (the langgraph server, cosr/langgraph_server.py) adapts every node and router to another context."""
+    g = StateGraph(SelfPlayState, context_schema=context_schema)
+    for name, node in (("evaluate", evaluate), ("diagnostician", diagnose), ("curator", curate), ("student", attempt),
+                       ("answer_adapter", adapt), ("verifier", verify), ("record", record), ("train", train)):
+        g.add_node(name, wrap(node))
     g.add_conditional_edges(START, route_start)
     g.add_edge("diagnostician", "curator")
     g.add_edge("curator", "student")
     g.add_edge("student", "answer_adapter")
     g.add_edge("answer_adapter", "verifier")
     g.add_edge("verifier", "record")
-    g.add_conditional_edges("record", route_after_record)
+    g.add_conditional_edges("record", wrap(route_after_record))
     g.add_edge("train", "evaluate")
-    g.add_conditional_edges("evaluate", route_after_evaluate)
+    g.add_conditional_edges("evaluate", wrap(route_after_evaluate))
     return g
 
 

@@ -20,13 +20,26 @@ class SelfPlayState(TypedDict, total=False):
     mastery: dict[str, Mastery]  # the Diagnostician's belief per skill
     diagnosis: dict[str, Any]  # missing-skill profile and mistake clusters
     curator_note: str  # why the Curator chose this batch
+    curator_log: dict[str, Any]  # the Curator's last step: steps back, tasks written and rejected (llm)
     adapter: str | None  # the adapter version the Student runs with (None: base weights)
     evaluations: dict[str, dict[str, float]]  # held-out accuracy: str(round) -> skill -> accuracy
     rounds_done: int
+    tries: int  # tutoring: wrong answers so far to the task on the table (the recorder keys later tries apart)
+
+
+class TutorState(SelfPlayState, total=False):
+    """Self-play state plus the exercise a person is working on (graphs/tutoring.py)."""
+
+    task: Task | None  # the exercise on the table; None: the Curator picks the next one
+    hints: list[str]  # hints shown for it, in order
+    command: str  # the person's last request: answer, hint, explain, skip
+    feedback: str  # the tutor's reply to the last answer
+    explanation: str  # fundamentals, worked steps, common mistakes (after repeated failure or on request)
+    tasks_done: int
 
 
 # Types stored in checkpoints; the checkpoint serializer refuses any other module's classes.
 CHECKPOINT_TYPES = [("cosr.domain", name) for name in (
-    "Task", "Attempt", "Verdict", "Mastery", "Provenance", "CodeCheck", "TestOutcome",
+    "Task", "Annotation", "Attempt", "Verdict", "Mastery", "Provenance", "CodeCheck", "TestOutcome",
     "AnswerFormat", "VerifierKind", "Domain",
 )]

@@ -13,6 +13,13 @@ say "pip install -e '.[dev]'"
 python3 -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v -e "Location '" -e "root' user" || true
 python3 -c "import cosr.cli" || { say "ERROR: cosr did not install"; exit 1; }
 
+# Debian's chromium for the browser tests (Playwright drives it; no `playwright install` download).
+if ! command -v chromium >/dev/null 2>&1; then
+  say "apt-get install chromium"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+python3 -c "import playwright" || { say "ERROR: playwright did not install (pip install -e '.[dev]')"; exit 1; }
+
 bash scripts/docker-up.sh
 cosr student build
 say "done in $(( $(date +%s) - start ))s"

@@ -1,7 +1,9 @@
 """Curriculum strategies, one a file, registered by name: how the Curator picks skill and difficulty.
 
 A strategy sees the Diagnostician's mastery and the skill graph and returns `n` picks; the Curator
-turns picks into tasks and records the strategy as each task's provenance.
+turns picks into tasks and records the strategy as each task's provenance. A strategy that writes
+its own tasks (`llm`) also has `write_tasks(picks, ctx, rng) -> Written`; the Curator then hands out
+what it wrote instead of drawing from the skill generators.
 """
 
 from __future__ import annotations
@@ -10,11 +12,11 @@ import importlib
 import math
 import pkgutil
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from cosr.config import CuratorConfig
-from cosr.domain import Mastery
+from cosr.domain import Mastery, Task
 from cosr.registry import Registry
 
 if TYPE_CHECKING:
@@ -39,10 +41,41 @@ def is_mastered(m: Mastery | None, cfg: CuratorConfig) -> bool:
     return predicted_success(m, 1) >= cfg.mastery_threshold
 
 
+def unlocked(skills: SkillGraph, mastery: dict[str, Mastery], cfg: CuratorConfig) -> list[str]:
+    """Skills whose prerequisites are all mastered (the roots at least)."""
+    return [s for s in skills.names() if all(is_mastered(mastery.get(p), cfg) for p in skills.prerequisites(s))]
+
+
+def band_level(levels: int, m: Mastery | None, band: tuple[float, float]) -> tuple[int, float]:
+    """The hardest level whose predicted success is in the band; else the one nearest its middle."""
+    lo, hi = band
+    preds = {lv: predicted_success(m, lv) for lv in range(1, levels + 1)}
+    in_band = [lv for lv, p in preds.items() if lo <= p <= hi]
+    if in_band:
+        return max(in_band), preds[max(in_band)]
+    best = min(preds, key=lambda lv: abs(preds[lv] - (lo + hi) / 2))
+    return best, preds[best]
+
+
+@dataclass
+class Written:
+    """What a task-writing strategy produced: tasks that passed their own verifier, picks it leaves to the
+    skill generators (rejected or not its share), why tasks were rejected, and anything else to note."""
+
+    tasks: list[Task] = field(default_factory=list)
+    leftover: list[Pick] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
 class Strategy(Protocol):
     name: str
 
     def choose(self, skills: SkillGraph, mastery: dict[str, Mastery], n: int, rng: random.Random) -> list[Pick]: ...
+
+
+def writes_tasks(strategy: object) -> bool:
+    return callable(getattr(strategy, "write_tasks", None))
 
 
 STRATEGIES: Registry[type] = Registry("curriculum strategy")

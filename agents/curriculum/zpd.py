@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from cosr.agents.curriculum import STRATEGIES, Pick, is_mastered, predicted_success
+from cosr.agents.curriculum import STRATEGIES, Pick, band_level, unlocked
 from cosr.config import CuratorConfig
 from cosr.domain import Mastery
 
@@ -17,18 +17,10 @@ class ZPDCurriculum:
         self.cfg = cfg
 
     def unlocked(self, skills, mastery: dict[str, Mastery]) -> list[str]:
-        return [s for s in skills.names()
-                if all(is_mastered(mastery.get(p), self.cfg) for p in skills.prerequisites(s))]
+        return unlocked(skills, mastery, self.cfg)
 
     def level_for(self, levels: int, m: Mastery | None) -> tuple[int, float]:
-        """The hardest level whose predicted success is in the band; else the one nearest its middle."""
-        lo, hi = self.cfg.target_success
-        preds = {lv: predicted_success(m, lv) for lv in range(1, levels + 1)}
-        in_band = [lv for lv, p in preds.items() if lo <= p <= hi]
-        if in_band:
-            return max(in_band), preds[max(in_band)]
-        best = min(preds, key=lambda lv: abs(preds[lv] - (lo + hi) / 2))
-        return best, preds[best]
+        return band_level(levels, m, self.cfg.target_success)
 
     def choose(self, skills, mastery: dict[str, Mastery], n: int, rng: random.Random) -> list[Pick]:
         open_skills = self.unlocked(skills, mastery) or skills.roots()

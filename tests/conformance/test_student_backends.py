@@ -27,6 +27,10 @@ def backend(request, tiny_student):
     elif request.param == "openai":
         with ScriptedOpenAIServer(add) as server:
             yield make_student(StudentConfig(backend="openai", base_url=server.base_url, model="student"))
+    elif request.param == "human":  # a scripted person, as the terminal would answer
+        from cosr.training.backends.human import HumanStudent
+
+        yield HumanStudent(StudentConfig(backend="human"), ask=lambda payload: {"text": add("", payload["prompt"])})
     else:
         pytest.fail(f"no conformance set-up for backend {request.param!r}: add one here")
 

@@ -1,0 +1,104 @@
+"""`cosr compare`: several curriculum strategies side by side; prints the leaderboard, writes a plot
+of the learning curves and, on request, one JSON row per strategy and seed. Logic in cosr/compare.py."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cosr.config import ConfigError, load_config
+
+console = Console()
+if not console.is_terminal:  # a log file or pipe: wide enough for the leaderboard
+    console = Console(width=140)
+
+
+def _pm(pair: tuple[float, float] | None, pct: bool = True) -> str:
+    if pair is None:
+        return "never"
+    m, sd = pair
+    return f"{m:.1%} ± {sd:.1%}" if pct else f"{m:.0f} ± {sd:.0f}"
+
+
+def leaderboard(agg: list[dict], spec) -> Table:
+    t = Table(title=f"curricula compared: tasks to {spec.milestone:.0%} held-out on the frontier skills "
+                    f"(baseline in {spec.frontier[0]:.0%}-{spec.frontier[1]:.0%}); mean ± sd over seeds")
+    for col in ("strategy", "seeds", "tasks to milestone", "reached", "frontier acc", "held-out acc", "learning gain",
+                "correct / tasks"):
+        t.add_column(col, justify="left" if col == "strategy" else "right")
+    for a in agg:
+        t.add_row(a["strategy"], str(a["seeds"]), _pm(a["tasks_to_milestone"], pct=False), f"{a['reached']}/{a['seeds']}",
+                  _pm(a["frontier_accuracy"]), _pm(a["heldout_accuracy"]), _pm(a["learning_gain"]),
+                  f"{a['verified_correct'][0]:.0f} / {a['verified_tasks'][0]:.0f}")
+    return t
+
+
+def per_skill_table(agg: list[dict], before: dict[str, float], frontier: list[str]) -> Table:
+    t = Table(title="held-out accuracy per skill at the end (mean over seeds); * = frontier skill")
+    t.add_column("skill")
+    t.add_column("before", justify="right")
+    for a in agg:
+        t.add_column(a["strategy"], justify="right")
+    for skill in sorted(before):
+        t.add_row(skill + (" *" if skill in frontier else ""), f"{before[skill]:.0%}",
+                  *[f"{a['final_accuracy'][skill]:.0%}" for a in agg])
+    return t
+
+
+def compare_command(
+    strategies: Annotated[str, typer.Option(help="comma-separated strategy names")] = "random,zpd,progress",
+    seeds: Annotated[int, typer.Option(help="seeds per strategy (0..N-1)", min=1)] = 3,
+    rounds: Annotated[int, typer.Option(help="LoRA rounds per run", min=1)] = 6,
+    tasks_per_round: Annotated[int, typer.Option(help="tasks per round, the same budget for every run", min=1)] = 128,
+    milestone: Annotated[float, typer.Option(help="held-out accuracy to reach on the frontier skills", min=0, max=1)] = 0.8,
+    frontier: Annotated[str, typer.Option(help="baseline accuracy band LOW,HIGH that makes a skill a frontier skill")] = "0.2,0.8",
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="a TOML RunConfig file (the shared base)",
+                                                   exists=True, dir_okay=False)] = None,
+    out: Annotated[Optional[Path], typer.Option(help="compare directory (default runs/compare-<time>); reruns reuse finished runs")] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="write one row per strategy and seed as JSON")] = None,
+    plot_path: Annotated[Optional[Path], typer.Option("--plot", help="learning-curve PNG (default OUT/curves.png)")] = None,
+) -> None:
+    """Run several curriculum strategies side by side from the same student, seeds and task budget."""
+    from cosr.compare import CompareSpec, aggregate, plot, row, run_all
+
+    try:
+        lo, hi = (float(x) for x in frontier.split(","))
+        base = load_config(config)
+        names = [s.strip() for s in strategies.split(",") if s.strip()]
+        out = out or base.runs_root / ("compare-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S"))
+        spec = CompareSpec(strategies=names, seeds=list(range(seeds)), out_dir=out, rounds=rounds,
+                           tasks_per_round=tasks_per_round, milestone=milestone, frontier=(lo, hi))
+    except (ConfigError, ValueError) as e:
+        console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from None
+    t0 = time.perf_counter()
+
+    def progress(strategy: str, seed: int, ev: dict) -> None:
+        if ev["event"] == "evaluation":
+            acc = ev["accuracy"]
+            console.print(f"[dim]{time.perf_counter() - t0:6.0f}s[/] {strategy:>12} seed {seed} round {ev['round']}: "
+                          f"held-out {sum(acc.values()) / len(acc):.1%}")
+
+    try:
+        summaries = run_all(base, spec, progress, log=lambda m: console.print(f"[dim]{m}[/]"))
+    except KeyError as e:
+        console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from None
+    rows = [row(s, spec) for s in summaries]
+    agg = aggregate(rows)
+    before = summaries[0]["heldout_accuracy"]["0"]
+    console.print(per_skill_table(agg, before, rows[0]["frontier_skills"]))
+    console.print(leaderboard(agg, spec))
+    png = plot(rows, plot_path or out / "curves.png", spec)
+    (out / "compare.json").write_text(json.dumps(rows, indent=2))
+    if json_path:
+        json_path.write_text(json.dumps(rows, indent=2))
+    console.print(f"frontier skills: {', '.join(rows[0]['frontier_skills']) or 'none'}; "
+                  f"{len(rows)} runs in {time.perf_counter() - t0:.0f}s; plot {png}; runs in {out}")

@@ -1,0 +1,178 @@
+"""The leaderboard of teaching strategies: several self-play runs side by side from the same starting
+student, seeds, held-out set and task budget, reduced to learning curves, learning gain and the
+number of tasks each strategy needed to reach a milestone.
+
+Held-out accuracy can only change when the student's weights change, i.e. after a LoRA round, so a
+curve has one point per round; finer milestones come from smaller rounds (`tasks_per_round`). Every
+round of every run is exactly `tasks_per_round` tasks (the round closes on tasks, not on verified
+count), so the x axis, "tasks verified", is the same budget for every strategy.
+
+The *frontier skills* are the skills whose baseline (round 0) held-out accuracy lies in
+`frontier = (low, high)`: partly learned, room to grow. The baseline is the same for every run (one
+student, one held-out set, greedy evaluation), so every strategy is judged on the same skills.
+`tasks_to_milestone` is the number of tasks verified before the mean held-out accuracy over the
+frontier skills first reached `milestone` (None if it never did).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cosr.config import RunConfig
+
+
+@dataclass(frozen=True)
+class CompareSpec:
+    strategies: list[str]
+    seeds: list[int]
+    out_dir: Path
+    rounds: int = 6
+    tasks_per_round: int = 128
+    milestone: float = 0.8
+    frontier: tuple[float, float] = (0.2, 0.8)
+
+
+def run_config(base: RunConfig, spec: CompareSpec, strategy: str, seed: int) -> RunConfig:
+    cfg = base.model_copy(deep=True)
+    run_id = f"{strategy}-s{seed}"
+    cfg.run_id, cfg.run_dir, cfg.seed, cfg.rounds = run_id, spec.out_dir / run_id, seed, spec.rounds
+    cfg.curator.strategy = strategy
+    # A round closes after exactly tasks_per_round tasks whatever the strategy (verified <= tasks).
+    cfg.training.max_tasks_per_round = spec.tasks_per_round
+    cfg.training.every_verified = spec.tasks_per_round + 1
+    cfg.max_steps = max(cfg.max_steps, spec.rounds * (-(-spec.tasks_per_round // cfg.curator.batch_size) + 1) + 2)
+    return RunConfig.model_validate(cfg.model_dump())
+
+
+def run_all(base: RunConfig, spec: CompareSpec, on_event: Callable[[str, int, dict], None] = lambda *a: None,
+            log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Run (or resume, or reuse when finished) every strategy x seed; return their summaries."""
+    from cosr.agents.curriculum import STRATEGIES
+    from cosr.run import SelfPlayRun
+
+    for s in spec.strategies:
+        STRATEGIES.get(s)  # an unknown name fails before any run starts
+    summaries = []
+    for seed in spec.seeds:
+        for strategy in spec.strategies:
+            cfg = run_config(base, spec, strategy, seed)
+            done = cfg.run_dir / "summary.json"
+            if done.exists() and _finished(done, spec.rounds):
+                summaries.append(_load(done))
+                continue
+            resume = str(cfg.run_dir) if (cfg.run_dir / "config.json").exists() else None
+            with SelfPlayRun(cfg, resume=resume, rounds=spec.rounds, log=log) as run:
+                for ev in run.events():
+                    on_event(strategy, seed, ev)
+                summaries.append(run.summary())
+    return summaries
+
+
+def _load(path: Path) -> dict[str, Any]:
+    import json
+
+    return json.loads(path.read_text())
+
+
+def _finished(path: Path, rounds: int) -> bool:
+    return _load(path).get("rounds_completed", 0) >= rounds
+
+
+def curve(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """One point per evaluation: tasks and verified-correct so far, held-out accuracy per skill."""
+    points, tasks, correct = [], 0, 0
+    for r in sorted(summary["heldout_accuracy"], key=int):
+        info = summary["rounds"].get(r, {}) if r != "0" else {}
+        tasks += info.get("tasks", 0)
+        correct += info.get("verified", 0)
+        points.append({"round": int(r), "tasks": tasks, "correct": correct, "accuracy": summary["heldout_accuracy"][r]})
+    return points
+
+
+def frontier_skills(baseline: dict[str, float], band: tuple[float, float]) -> list[str]:
+    lo, hi = band
+    return sorted(s for s, a in baseline.items() if lo <= a <= hi)
+
+
+def _mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs) if xs else 0.0
+
+
+def row(summary: dict[str, Any], spec: CompareSpec) -> dict[str, Any]:
+    points = curve(summary)
+    first, last = points[0]["accuracy"], points[-1]["accuracy"]
+    frontier = frontier_skills(first, spec.frontier)
+    reached = next((p["tasks"] for p in points if frontier and _mean([p["accuracy"][s] for s in frontier]) >= spec.milestone),
+                   None)
+    return {
+        "strategy": summary["strategy"],
+        "seed": int(summary["run_id"].rsplit("-s", 1)[1]),
+        "run_dir": summary["run_dir"],
+        "rounds": summary["rounds_completed"],
+        "verified_tasks": summary["tasks"],  # every task the verifier judged
+        "verified_correct": summary["verified_trajectories"],
+        "tasks_to_milestone": reached,
+        "milestone": spec.milestone,
+        "frontier_skills": frontier,
+        "frontier_accuracy_before": round(_mean([first[s] for s in frontier]), 4),
+        "frontier_accuracy": round(_mean([last[s] for s in frontier]), 4),
+        "heldout_accuracy_before": round(_mean(list(first.values())), 4),
+        "heldout_accuracy": round(_mean(list(last.values())), 4),
+        "learning_gain": round(_mean(list(last.values())) - _mean(list(first.values())), 4),
+        "final_accuracy": last,
+        "curve": [{"tasks": p["tasks"], "correct": p["correct"],
+                   "frontier": round(_mean([p["accuracy"][s] for s in frontier]), 4),
+                   "overall": round(_mean(list(p["accuracy"].values())), 4)} for p in points],
+    }
+
+
+def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per strategy over seeds: mean and spread (sample sd) of the headline figures."""
+    out = []
+    for strategy in dict.fromkeys(r["strategy"] for r in rows):
+        mine = [r for r in rows if r["strategy"] == strategy]
+        reached = [r["tasks_to_milestone"] for r in mine if r["tasks_to_milestone"] is not None]
+
+        def ms(key: str, rs: list = mine) -> tuple[float, float]:
+            xs = [r[key] for r in rs]
+            return _mean(xs), statistics.stdev(xs) if len(xs) > 1 else 0.0
+
+        out.append({"strategy": strategy, "seeds": len(mine), "reached": len(reached),
+                    "tasks_to_milestone": (_mean(reached), statistics.stdev(reached) if len(reached) > 1 else 0.0)
+                    if reached else None,
+                    "heldout_accuracy": ms("heldout_accuracy"), "frontier_accuracy": ms("frontier_accuracy"),
+                    "learning_gain": ms("learning_gain"), "verified_correct": ms("verified_correct"),
+                    "verified_tasks": ms("verified_tasks"),
+                    "final_accuracy": {s: _mean([r["final_accuracy"][s] for r in mine]) for s in mine[0]["final_accuracy"]}})
+    return out
+
+
+def plot(rows: list[dict[str, Any]], path: Path, spec: CompareSpec) -> Path:
+    """Learning curves: mean over seeds (line) and min-max (band), frontier skills and all skills."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
+    for ax, key, title in ((axes[0], "frontier", "frontier skills"), (axes[1], "overall", "all skills")):
+        for strategy in dict.fromkeys(r["strategy"] for r in rows):
+            curves = [r["curve"] for r in rows if r["strategy"] == strategy]
+            n = min(len(c) for c in curves)
+            xs = [curves[0][i]["tasks"] for i in range(n)]
+            ys = [[c[i][key] for c in curves] for i in range(n)]
+            line, = ax.plot(xs, [_mean(y) for y in ys], marker="o", label=strategy)
+            ax.fill_between(xs, [min(y) for y in ys], [max(y) for y in ys], alpha=0.15, color=line.get_color())
+        if key == "frontier":
+            ax.axhline(spec.milestone, ls="--", c="grey", lw=1)
+        ax.set(title=f"held-out accuracy, {title}", xlabel="tasks verified", ylabel="accuracy")
+        ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,141 @@
+"""What the debugger page shows, read from a run directory without ever writing to it.
+
+Both SQLite files are opened with `mode=ro` URIs, so the UI cannot corrupt a run that is going on
+next to it; checkpoints are read through LangGraph's own SqliteSaver (setup skipped) so the state is
+exactly what the graph saw. Works for self-play runs and tutoring sessions (`session.json`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite import SqliteSaver
+from pydantic import BaseModel
+
+from cosr.agents.recorder import trajectory_id
+from cosr.graphs.state import CHECKPOINT_TYPES
+
+
+def connect_ro(path: Path) -> sqlite3.Connection:
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist (not a run directory?)")
+    return sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True, check_same_thread=False)
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value if isinstance(value, str | int | float | bool | type(None)) else str(value)
+
+
+def skill_mastery(ability: float, levels: int) -> float:
+    """Expected share of the skill's levels the learner would pass (the Diagnostician's IRT model)."""
+    return sum(1 / (1 + math.exp(-(ability - lv))) for lv in range(levels)) / levels
+
+
+class RunReader:
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = Path(run_dir)
+        self.config = json.loads((self.run_dir / "config.json").read_text())
+        self.run_id = self.config["run_id"]
+        self.kind = "tutor" if (self.run_dir / "session.json").exists() else "selfplay"
+        self.saver = SqliteSaver(connect_ro(self.run_dir / "checkpoints.sqlite"),
+                                 serde=JsonPlusSerializer(allowed_msgpack_modules=CHECKPOINT_TYPES))
+        self.saver.is_setup = True  # its setup creates tables: never on a read-only connection
+        self.thread = {"configurable": {"thread_id": self.run_id, "checkpoint_ns": ""}}
+        from cosr.graphs import selfplay, tutoring
+
+        self.builder = (tutoring if self.kind == "tutor" else selfplay).build_graph()
+        self.graph = self.builder.compile(checkpointer=self.saver)
+
+    def store(self) -> sqlite3.Connection:
+        return connect_ro(self.run_dir / "store.sqlite")
+
+    def version(self) -> dict[str, int]:
+        """Changes whenever the run moves on: the page polls this and reloads what changed."""
+        with self.store() as db:
+            tasks = db.execute("SELECT COUNT(*) FROM trajectories").fetchone()[0]
+        checkpoints = self.saver.conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0]
+        return {"checkpoints": checkpoints, "tasks": tasks}
+
+    def state_machine(self) -> dict[str, Any]:
+        return self.builder.compile().get_graph().to_json()
+
+    def checkpoints(self) -> list[dict[str, Any]]:
+        """Every checkpoint, oldest first: which node ran to make it, which runs next, the state's step."""
+        return _checkpoints(self, self.version()["checkpoints"])
+
+    def state(self, checkpoint_id: str) -> dict[str, Any]:
+        tup = self.saver.get_tuple({"configurable": {**self.thread["configurable"], "checkpoint_id": checkpoint_id}})
+        if tup is None:
+            raise KeyError(checkpoint_id)
+        return jsonable({k: v for k, v in tup.checkpoint["channel_values"].items() if not k.startswith("branch:")})
+
+    def timeline(self) -> list[dict[str, Any]]:
+        at = {c["trajectories"][i]: c["id"] for c in self.checkpoints() for i in range(len(c["trajectories"]))}
+        with self.store() as db:
+            rows = db.execute("SELECT id, step, round, skill, difficulty, strategy, status, correct FROM trajectories"
+                              " ORDER BY rowid").fetchall()
+        keys = ("id", "step", "round", "skill", "level", "strategy", "status", "correct")
+        return [{**dict(zip(keys, r, strict=True)), "correct": bool(r[7]), "checkpoint": at.get(r[0])} for r in rows]
+
+    def step(self, traj_id: str) -> dict[str, Any]:
+        with self.store() as db:
+            row = db.execute("SELECT body FROM trajectories WHERE id = ?", (traj_id,)).fetchone()
+        if row is None:
+            raise KeyError(traj_id)
+        entry = next((t for t in self.timeline() if t["id"] == traj_id), {})
+        state = self.state(entry["checkpoint"]) if entry.get("checkpoint") else {}
+        return {"trajectory": json.loads(row[0]), "checkpoint": entry.get("checkpoint"), "state": state}
+
+    def skills(self) -> dict[str, Any]:
+        """The skill graph and the mastery after every Diagnostician step (for the slider)."""
+        from cosr.graphs.skills import SkillGraph
+
+        graph = SkillGraph.from_file(self.config["skills"]) if self.config.get("skills") else SkillGraph.builtin()
+        levels = {s.name: s.levels for s in graph.skills()}
+        frames = []
+        for c in self.checkpoints():
+            if c["ran"] == "diagnostician" and c["mastery"]:
+                frames.append({"checkpoint": c["id"], "step": c["step"], "mastery": {
+                    s: {"value": round(skill_mastery(m["ability"], levels.get(s, 5)), 3), "level": m["level"],
+                        "attempts": m["attempts"]} for s, m in c["mastery"].items()}})
+        return {"skills": [{"name": s.name, "domain": s.domain.value, "prerequisites": list(s.prerequisites)}
+                           for s in graph.skills()], "frames": frames}
+
+    def curves(self) -> dict[str, Any]:
+        with self.store() as db:
+            evals = db.execute("SELECT round, SUM(correct), SUM(total) FROM evaluations GROUP BY round ORDER BY round")
+            heldout = [{"round": r, "accuracy": round(c / n, 4)} for r, c, n in evals.fetchall() if n]
+            by_strategy = db.execute("SELECT strategy, COUNT(*), SUM(correct) FROM trajectories GROUP BY strategy")
+            strategies = [{"strategy": s, "tasks": n, "verified": c} for s, n, c in by_strategy.fetchall()]
+        summary_path = self.run_dir / "summary.json"
+        summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+        board = self.run_dir / "leaderboard.json"
+        return {"heldout": heldout, "strategies": strategies, "summary": summary,
+                "leaderboard": json.loads(board.read_text()) if board.exists() else summary.get("leaderboard")}
+
+
+@lru_cache(maxsize=8)
+def _checkpoints(reader: RunReader, _count: int) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for snap in reversed(list(reader.graph.get_state_history(reader.thread))):
+        values, ran = snap.values, (out[-1]["next"][0] if out and out[-1]["next"] else None)
+        ids = []
+        if ran == "verifier":  # the state that holds a step's tasks, attempts and verdicts, before record
+            ids = [trajectory_id(reader.run_id, values.get("step", 0), i, t.id, values.get("tries", 0))
+                   for i, t in enumerate(values.get("batch") or [])]
+        out.append({"id": snap.config["configurable"]["checkpoint_id"], "graph_step": snap.metadata.get("step"),
+                    "step": values.get("step", 0), "ran": ran, "next": list(snap.next), "trajectories": ids,
+                    "mastery": jsonable(values.get("mastery") or {}) if ran == "diagnostician" else {}})
+    return out

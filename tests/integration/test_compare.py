@@ -1,0 +1,53 @@
+"""`cosr compare` end to end on the tiny student: the real program, real runs side by side, the JSON
+rows, the plot, and a rerun that reuses finished runs instead of training again."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+COSR = [sys.executable, "-m", "cosr.cli"]
+
+
+def test_compare_writes_one_row_per_strategy_and_seed(tiny_run_config, tmp_path):
+    cfg = tiny_run_config
+    (tmp_path / "base.toml").write_text(f"""
+skills = "{cfg.skills}"
+[student]
+model = "{cfg.student.model}"
+max_new_tokens = 6
+batch_size = 16
+[curator]
+batch_size = 8
+[training]
+epochs = 1
+batch_size = 8
+[eval]
+per_skill = 4
+levels = [1, 2]
+[sandbox]
+executor = "unsafe-process"
+""")
+    out, rows_file, png = tmp_path / "cmp", tmp_path / "rows.json", tmp_path / "curves.png"
+    args = [*COSR, "compare", "--strategies", "random,zpd", "--seeds", "2", "--rounds", "2", "--tasks-per-round", "16",
+            "--milestone", "0.5", "--config", str(tmp_path / "base.toml"), "--out", str(out),
+            "--json", str(rows_file), "--plot", str(png)]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = json.loads(rows_file.read_text())
+    assert sorted((r["strategy"], r["seed"]) for r in rows) == [("random", 0), ("random", 1), ("zpd", 0), ("zpd", 1)]
+    for r in rows:
+        assert r["verified_tasks"] == 32 and r["rounds"] == 2  # the same task budget for every run
+        assert 0 <= r["verified_correct"] <= r["verified_tasks"]
+        assert r["tasks_to_milestone"] is None or r["tasks_to_milestone"] in (0, 16, 32)
+        assert set(r["final_accuracy"]) == {"addition", "subtraction", "chain_sum"}
+        assert [p["tasks"] for p in r["curve"]] == [0, 16, 32]
+    baselines = {json.dumps(json.loads((out / f"{r['strategy']}-s{r['seed']}" / "summary.json").read_text())
+                            ["heldout_accuracy"]["0"], sort_keys=True) for r in rows}
+    assert len(baselines) == 1  # one starting student, one held-out set: the same baseline everywhere
+    assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+    assert "tasks to milestone" in done.stdout and "zpd" in done.stdout
+    again = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "round 1: held-out" not in again.stdout  # finished runs are reused
+    assert json.loads(rows_file.read_text()) == rows

@@ -1,0 +1,109 @@
+"""The Diagnostician's belief on synthetic verdict streams, kept in the state and the store; what each
+strategy does with it; the stuck rule as the Curator reports it."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+from langgraph.runtime import Runtime
+
+from cosr.agents.curator import curate
+from cosr.agents.curriculum import make_strategy, predicted_success
+from cosr.agents.curriculum.progress import learning_progress
+from cosr.agents.diagnostician import diagnose, update_mastery
+from cosr.agents.evaluator import heldout_tasks
+from cosr.config import CuratorConfig
+from cosr.domain import Attempt, Mastery, Verdict
+from cosr.graphs.context import Context
+from cosr.graphs.skills import SkillGraph
+from cosr.store import TrajectoryStore
+
+
+def trace(stream: list[tuple[int, bool]], batch: int = 8) -> list[Mastery]:
+    m, out = Mastery(skill="addition"), []
+    for i in range(0, len(stream), batch):
+        m = update_mastery(m, stream[i:i + batch], 0.8, 5)
+        out.append(m)
+    return out
+
+
+def test_a_learning_student_is_traced_upwards_and_a_forgetting_one_downwards():
+    rng = random.Random(0)
+    learning = [(2, rng.random() < 0.1 + 0.8 * i / 400) for i in range(400)]
+    forgetting = [(2, rng.random() < 0.9 - 0.8 * i / 400) for i in range(400)]
+    up, down = trace(learning), trace(forgetting)
+    assert predicted_success(up[-1], 2) > 0.7 > 0.3 > predicted_success(up[4], 2)
+    assert predicted_success(down[-1], 2) < 0.3 < 0.7 < predicted_success(down[4], 2)
+
+
+def test_success_at_a_hard_level_says_more_than_success_at_an_easy_one():
+    hard = update_mastery(Mastery(skill="a"), [(4, True)] * 6, 0.8, 5)
+    easy = update_mastery(Mastery(skill="a"), [(1, True)] * 6, 0.8, 5)
+    assert hard.level == easy.level or hard.ability > easy.ability
+    assert predicted_success(update_mastery(Mastery(skill="a", ability=3.0), [(4, True)], 0.8, 5), 4) > \
+        predicted_success(update_mastery(Mastery(skill="a", ability=3.0), [(1, True)], 0.8, 5), 4)
+
+
+def make_ctx(cfg, tmp_path, strategy="zpd") -> Context:
+    skills = SkillGraph.from_file(cfg.skills)
+    return Context(config=cfg, run_id="r", run_dir=tmp_path, skills=skills, store=TrajectoryStore(tmp_path / "s.sqlite"),
+                   student=None, strategy=make_strategy(strategy, cfg.curator), heldout=heldout_tasks(skills, cfg.eval))
+
+
+def test_the_diagnosis_is_kept_in_the_state_and_the_store(tiny_run_config, tmp_path):
+    ctx = make_ctx(tiny_run_config, tmp_path)
+    runtime = Runtime(context=ctx, stream_writer=lambda e: None)
+    batch = [ctx.skills.make_task("addition", 1, s) for s in range(6)]
+    answers = [str(int(t.reference) + 1) for t in batch[:3]] + [t.reference for t in batch[3:]]
+    attempts = [Attempt(task_id=t.id, student_id="s", raw_output=a, adapted_answer=a) for t, a in zip(batch, answers)]
+    verdicts = [Verdict(correct=i >= 3, score=float(i >= 3), status="correct" if i >= 3 else "wrong") for i in range(6)]
+    update = diagnose({"step": 5, "round": 2, "batch": batch, "attempts": attempts, "verdicts": verdicts}, runtime)
+    assert update["mastery"]["addition"].attempts == 6 and update["mastery"]["addition"].correct == 3
+    assert update["diagnosis"]["mistakes"] == {"addition": {"off by one": 3}}
+    assert update["diagnosis"]["missing_skill_profile"] == {"addition": 1.0}
+    stored = ctx.store.diagnoses("r")
+    assert list(stored) == [5] and stored[5]["round"] == 2
+    assert stored[5]["mastery"]["addition"]["attempts"] == 6 and stored[5]["mistakes"]["addition"]["off by one"] == 3
+    diagnose({"step": 5, "round": 2, "batch": batch, "attempts": attempts, "verdicts": verdicts}, runtime)
+    assert len(ctx.store.diagnoses("r")) == 1  # a replayed step overwrites, never duplicates
+
+
+def test_the_stuck_rule_steps_back_and_says_so_in_the_state(tiny_run_config, tmp_path):
+    cfg = tiny_run_config.model_copy(deep=True)
+    cfg.curator.stuck_after = 4
+    ctx = make_ctx(cfg, tmp_path)
+    mastery = {"addition": Mastery(skill="addition", ability=4.0),
+               "subtraction": Mastery(skill="subtraction", ability=-1.5, recent=(False,) * 4)}
+    update = curate({"step": 1, "mastery": mastery}, Runtime(context=ctx, stream_writer=lambda e: None))
+    assert not [t for t in update["batch"] if t.skill == "subtraction"]  # level 1 already: back to its prerequisite
+    assert "stuck on subtraction" in update["curator_note"]
+    assert any("stuck on subtraction" in s for s in update["curator_log"]["stepped_back"])
+    assert any(t.skill == "addition" and "prerequisite" in t.provenance.reason for t in update["batch"])
+
+
+def test_progress_plays_where_accuracy_changes_and_reviews_mastered_skills():
+    skills = SkillGraph.builtin()
+    mastery = {"addition": Mastery(skill="addition", ability=4.0, recent=(True,) * 12),
+               "subtraction": Mastery(skill="subtraction", ability=0.0, recent=(False,) * 6 + (True,) * 6),
+               "multiplication": Mastery(skill="multiplication", ability=-1.0, recent=(False,) * 12)}
+    assert learning_progress(mastery["subtraction"]) == 1.0 and learning_progress(mastery["multiplication"]) == 0.0
+    counts = Counter(p.skill for p in make_strategy("progress", CuratorConfig()).choose(skills, mastery, 600, random.Random(1)))
+    assert counts["subtraction"] > 3 * counts["multiplication"]
+    assert 0.08 < counts["addition"] / 600 < 0.25  # review of the mastered skill
+
+
+def test_learnability_prefers_coin_flips():
+    skills = SkillGraph.builtin()
+    mastery = {"addition": Mastery(skill="addition", ability=2.0)}  # p(L3) = 0.5
+    picks = make_strategy("learnability", CuratorConfig()).choose(skills, mastery, 400, random.Random(2))
+    levels = Counter(p.level for p in picks if p.skill == "addition")
+    assert levels.most_common(1)[0][0] == 3 and levels[3] > 4 * levels.get(5, 0)
+
+
+def test_the_ladder_climbs_in_a_fixed_order():
+    skills, ladder = SkillGraph.builtin(), make_strategy("ladder", CuratorConfig())
+    assert {(p.skill, p.level) for p in ladder.choose(skills, {}, 8, random.Random(0))} == {("addition", 1)}
+    mastered = {"addition": Mastery(skill="addition", ability=2.0)}  # p(L1) = 0.88
+    picks = ladder.choose(skills, mastered, 8, random.Random(0))
+    assert Counter((p.skill, p.level) for p in picks).most_common(1)[0][0] == ("multiplication", 1)

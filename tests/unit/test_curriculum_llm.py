@@ -1,0 +1,108 @@
+"""The `llm` strategy against a real OpenAI-protocol server on 127.0.0.1 with scripted replies: a task
+whose reference fails the verifier never reaches the student; explanations stay within their budget."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+
+import pytest
+from langgraph.runtime import Runtime
+
+from cosr.agents.curator import curate
+from cosr.agents.curriculum import Pick, make_strategy
+from cosr.agents.curriculum.llm import evaluate_arithmetic
+from cosr.agents.evaluator import heldout_tasks
+from cosr.domain import Attempt, Trajectory, Verdict
+from cosr.graphs.context import Context
+from cosr.graphs.skills import SkillGraph
+from cosr.store import TrajectoryStore
+from tests.support.openai_server import ScriptedOpenAIServer
+
+GOOD = {"prompt": "What is 21 + 34?", "answer": "55", "solution": "21 + 34"}
+WRONG = {"prompt": "What is 18 + 27?", "answer": "46", "solution": "18 + 27"}  # the reference is wrong
+
+
+def curator_llm(model: str, prompt: str) -> str:
+    if "got this problem wrong" in prompt:
+        return json.dumps({"fundamentals": "place value", "chain_of_thought": "add the ones, carry, add the tens",
+                           "common_mistakes": "forgetting the carry", "hint": "carry the one"})
+    k = int(re.search(r"Write (\d+) new problems", prompt).group(1))
+    if "Skill: subtraction" in prompt:
+        return "Sorry, I cannot help with that."  # no JSON at all
+    return "Here you go:\n```json\n" + json.dumps({"tasks": ([GOOD, WRONG] * k)[:k]}) + "\n```"
+
+
+@pytest.fixture
+def server():
+    with ScriptedOpenAIServer(curator_llm) as s:
+        yield s
+
+
+@pytest.fixture
+def ctx(tiny_run_config, tmp_path, server):
+    cfg = tiny_run_config.model_copy(deep=True)
+    cfg.curator.strategy = "llm"
+    cfg.curator.llm = cfg.curator.llm.model_copy(update={"base_url": server.base_url, "model": "curator",
+                                                         "tasks_per_batch": 4, "explanation_budget": 2})
+    skills = SkillGraph.from_file(cfg.skills)
+    return Context(config=cfg, run_id="r", run_dir=tmp_path, skills=skills, store=TrajectoryStore(tmp_path / "s.sqlite"),
+                   student=None, strategy=make_strategy("llm", cfg.curator), heldout=heldout_tasks(skills, cfg.eval))
+
+
+def test_a_task_whose_reference_fails_the_verifier_is_rejected(ctx, server):
+    written = ctx.strategy.write_tasks([Pick("addition", 2, "weakest")] * 2, ctx, random.Random(0))
+    assert [t.prompt for t in written.tasks] == [GOOD["prompt"]]
+    assert len(written.rejected) == 1 and "reference fails the verifier" in written.rejected[0]
+    assert written.leftover == [Pick("addition", 2, "weakest")]  # the generator makes up for the rejected one
+    task = written.tasks[0]
+    assert task.provenance.strategy == "llm" and task.provenance.teacher == "openai:curator"
+    assert (task.skill, task.difficulty, task.reference) == ("addition", 2, "55")
+    request = server.requests[-1]
+    assert request["path"].endswith("/chat/completions") and request["model"] == "curator" and "seed" in request
+
+
+def test_the_curator_never_hands_out_a_rejected_task(ctx):
+    update = curate({"step": 0, "mastery": {}}, Runtime(context=ctx, stream_writer=lambda e: None))
+    prompts = [t.prompt for t in update["batch"]]
+    assert len(prompts) == ctx.config.curator.batch_size
+    assert WRONG["prompt"] not in prompts and GOOD["prompt"] in prompts
+    written = [t for t in update["batch"] if t.provenance.teacher == "openai:curator"]
+    assert len(written) == 2 and len(update["curator_log"]["rejected"]) == 2
+    assert "LLM wrote 2, rejected 2" in update["curator_note"]
+
+
+def test_an_unusable_reply_is_a_recorded_rejection(ctx):
+    written = ctx.strategy.write_tasks([Pick("subtraction", 1, "weakest")], ctx, random.Random(0))
+    assert written.tasks == [] and written.leftover == [Pick("subtraction", 1, "weakest")]
+    assert "unusable reply" in written.rejected[0]
+
+
+def test_explanations_are_stored_within_the_budget(ctx):
+    skills = ctx.skills
+    failed = []
+    for i in range(3):
+        task = skills.make_task("addition", 2, 100 + i)
+        failed.append(Trajectory(id=f"r:3:{i}", run_id="r", round=1, step=3, task=task,
+                                 attempt=Attempt(task_id=task.id, student_id="s", raw_output="1", adapted_answer="1"),
+                                 verdict=Verdict(correct=False, score=0, status="wrong")))
+    ctx.store.add_trajectories(failed)
+    assert ctx.strategy.explain_failures(ctx, 3) == ["2 explanation(s) written"]
+    assert ctx.strategy.explain_failures(ctx, 3) == []  # the budget (2) is spent
+    stored = ctx.store.explanations("r")
+    assert len(stored) == 2 and all(e["common_mistakes"] == "forgetting the carry" for e in stored.values())
+
+
+def test_without_a_server_the_llm_strategy_is_a_clear_error():
+    from cosr.config import CuratorConfig
+
+    with pytest.raises(ValueError, match="curator.llm.base_url"):
+        make_strategy("llm", CuratorConfig(strategy="llm"))
+
+
+def test_arithmetic_checks_are_exact_and_refuse_code():
+    assert str(evaluate_arithmetic("3/4 + 1/4 * 2")) == "5/4"
+    for bad in ("__import__('os')", "x + 1", "2 ** 1000", "1/0"):
+        with pytest.raises(ValueError):
+            evaluate_arithmetic(bad)
