@@ -30,6 +30,10 @@ class StudentConfig(Section):
     eval_temperature: float = Field(default=0.0, ge=0.0)
     batch_size: int = Field(default=64, ge=1)
     request_timeout_s: float = Field(default=60.0, gt=0)
+    # openai + weights: after loading an adapter, check that the server really serves it (adapter_probe.py).
+    adapter_probe: bool = True
+    adapter_probe_prompt: str = "What is 2 + 3?"  # rendered with prompt_template
+    adapter_probe_tolerance: float = Field(default=0.02, gt=0, description="nats/token; a bf16 server needs ~0.1")
 
 
 class CuratorLLMConfig(Section):

@@ -21,5 +21,6 @@ fi
 python3 -c "import playwright" || { say "ERROR: playwright did not install (pip install -e '.[dev]')"; exit 1; }
 
 bash scripts/docker-up.sh
+bash scripts/vllm-up.sh >/dev/null  # the vLLM CPU server in its own venv (tests marked vllm)
 cosr student build
 say "done in $(( $(date +%s) - start ))s"

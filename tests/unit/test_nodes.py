@@ -90,17 +90,28 @@ def test_diagnostician_learns_from_the_batch_and_clears_it(runtime):
 
 
 def test_trainer_trains_an_adapter_on_verified_work_and_swaps_it_in(runtime):
-    state = {"step": 0, "round": 1, "run_id": "r",
-             "mastery": {s: Mastery(skill=s, ability=-2.0) for s in runtime.context.skills.names()}}
-    for _ in range(3):
-        state = one_cycle(runtime, state)
-    verified = runtime.context.store.count("r", correct=True)
-    assert verified > 0, "the tiny student should solve some one-digit additions"
-    update = train(state, runtime)
-    info = runtime.context.store.rounds("r")[1]
-    assert update["adapter"] == "round-001" == runtime.context.student.adapter_version
-    assert (runtime.context.adapters_dir / "round-001" / "adapter_model.safetensors").exists()
-    assert info["examples"] == verified and info["steps"] >= 1
+    from cosr.domain import Trajectory, Verdict
+
+    ctx = runtime.context
+    batch = curate({"step": 0}, runtime)["batch"]
+    # Half of the batch solved (the attempt says the reference), half failed: only the solved half trains.
+    items = [Trajectory(id=f"r:1:{i}", run_id="r", round=1, step=1, task=t,
+                        attempt=Attempt(task_id=t.id, student_id="s", raw_output=" " + (t.reference if i % 2 else "0")),
+                        verdict=Verdict(correct=bool(i % 2), score=float(i % 2), status="correct" if i % 2 else "wrong"))
+             for i, t in enumerate(batch)]
+    ctx.store.add_trajectories(items)
+    update = train({"step": 1, "round": 1, "round_tasks": len(items), "round_verified": len(items) // 2}, runtime)
+    info = ctx.store.rounds("r")[1]
+    assert update["adapter"] == "round-001" == ctx.student.adapter_version
+    assert (ctx.adapters_dir / "round-001" / "adapter_model.safetensors").exists()
+    assert info["examples"] == len(items) // 2 and info["steps"] >= 1
+    assert ctx.student.generate(["What is 1 + 1?"], temperature=0.0, max_new_tokens=2)  # serves with the adapter
+
+
+def test_trainer_skips_a_round_with_nothing_verified(runtime):
+    update = train({"step": 1, "round": 1, "round_tasks": 8, "round_verified": 0}, runtime)
+    assert update["adapter"] is None and runtime.context.student.adapter_version is None
+    assert runtime.context.store.rounds("r")[1]["skipped"] == "no verified trajectories this round"
 
 
 def test_evaluator_records_a_baseline_then_rounds(runtime):

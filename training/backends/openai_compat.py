@@ -2,7 +2,8 @@
 
 Base models go to /v1/completions, instruction models (use_chat_template) to /v1/chat/completions.
 A LoRA adapter is loaded into the running server with vLLM's /v1/load_lora_adapter and then
-addressed by its name as the model.
+addressed by its name as the model; with the served weights at hand (student.weights) a probe checks
+that the server really serves it, since sampling from a stale policy unnoticed is the failure to avoid.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class OpenAIStudent:
         self.model_name = cfg.model
         self.adapter_version: str | None = None
         self.trainable_path: Path | None = cfg.weights
+        self.last_probe = None  # the adapter probe of the last load_adapter, when one ran
         self.api_key = os.environ.get(cfg.api_key_env, "EMPTY")
 
     def _client(self, temperature: float, max_new_tokens: int):
@@ -63,13 +65,35 @@ class OpenAIStudent:
         return out
 
     def load_adapter(self, path: Path, version: str) -> None:
-        """Load the adapter into the running server (VLLM_ALLOW_RUNTIME_LORA_UPDATING=True) and use it."""
-        root = self.cfg.base_url.rstrip("/")  # type: ignore[union-attr]
-        r = httpx.post(f"{root}/load_lora_adapter", json={"lora_name": version, "lora_path": str(path.resolve())},
-                       headers={"Authorization": f"Bearer {self.api_key}"}, timeout=self.cfg.request_timeout_s)
+        """Load the adapter into the running server (VLLM_ALLOW_RUNTIME_LORA_UPDATING=True) and use it.
+
+        With student.weights set (and adapter_probe on), a probe checks that the server now really
+        serves this adapter under `version`, or raises StaleAdapter and keeps the previous model.
+        """
+        path = path.resolve()
+        r = self._lora("load_lora_adapter", {"lora_name": version, "lora_path": str(path)})
+        if r.status_code == 400 and "already been loaded" in r.text:
+            # A resumed run on the same server: the name may hold another run's files. Load it afresh.
+            self._lora("unload_lora_adapter", {"lora_name": version})
+            r = self._lora("load_lora_adapter", {"lora_name": version, "lora_path": str(path)})
         if r.status_code != 200:
             raise StudentUnavailable(f"the server refused adapter {version} ({r.status_code}): {r.text[:300]}")
+        if self.cfg.weights is not None and self.cfg.adapter_probe:
+            from cosr.training.adapter_probe import probe_adapter
+
+            self.last_probe = probe_adapter(
+                base_url=self.cfg.base_url, base_model=self.cfg.model, adapter_name=version,  # type: ignore[arg-type]
+                adapter_dir=path, weights=self.cfg.weights, prompt=render_prompt(self.cfg, self.cfg.adapter_probe_prompt),
+                tolerance=self.cfg.adapter_probe_tolerance, api_key=self.api_key, timeout=self.cfg.request_timeout_s)
         self.model_name = self.adapter_version = version
+
+    def _lora(self, endpoint: str, body: dict) -> httpx.Response:
+        root = self.cfg.base_url.rstrip("/")  # type: ignore[union-attr]
+        try:
+            return httpx.post(f"{root}/{endpoint}", json=body, headers={"Authorization": f"Bearer {self.api_key}"},
+                              timeout=self.cfg.request_timeout_s)
+        except httpx.HTTPError as e:
+            raise StudentUnavailable(f"the student server at {self.cfg.base_url} did not answer: {e}") from e
 
     def close(self) -> None:
         pass

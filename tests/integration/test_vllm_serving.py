@@ -1,0 +1,117 @@
+"""The production serving path for real: vLLM's CPU build serves the embedded student, LoRA adapters
+trained by train_lora are loaded at run time through OpenAIStudent, and the adapter probe catches a
+server that does not serve what was trained. One server for the module (start-up ~40 s)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cosr.config import StudentConfig, TrainingConfig
+from cosr.training.adapter_probe import StaleAdapter, probe_adapter
+from cosr.training.backends.hf import HFStudent
+from cosr.training.backends.openai_compat import OpenAIStudent
+from cosr.training.data import Example
+from cosr.training.serving import VLLMServer, VLLMUnavailable
+
+pytestmark = pytest.mark.vllm
+PROMPTS = ["What is 2 + 3?", "What is 7 + 1?", "What is 4 + 4?"]
+TOL = 0.02  # nats/token; a float32 server matches transformers to ~1e-6
+
+
+@pytest.fixture(scope="module")
+def student_dir() -> Path:
+    from cosr.run import ensure_embedded_student
+
+    return ensure_embedded_student(log=lambda m: None)
+
+
+@pytest.fixture(scope="module")
+def server(student_dir, tmp_path_factory):
+    try:
+        srv = VLLMServer(student_dir, dtype="float32", log_path=tmp_path_factory.mktemp("vllm") / "server.log")
+        srv.start()
+    except VLLMUnavailable as e:
+        pytest.fail(f"the vLLM server is required for this test: {e}", pytrace=False)
+    yield srv
+    srv.stop()
+
+
+def _adapter(student_dir: Path, out: Path, answer: str, seed: int) -> Path:
+    """An adapter that teaches the student to answer every addition with `answer`."""
+    from cosr.training.lora import train_lora
+
+    rng = random.Random(seed)
+    examples = [Example(f"What is {rng.randint(0, 9)} + {rng.randint(0, 9)}?\nAnswer:", f" {answer}") for _ in range(64)]
+    cfg = TrainingConfig(lora_r=8, lora_alpha=16, epochs=2, batch_size=16, learning_rate=5e-3, device="cpu")
+    train_lora(student_dir, examples, cfg, out, seed=seed)
+    return out
+
+
+@pytest.fixture(scope="module")
+def adapters(student_dir, tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("adapters")
+    return _adapter(student_dir, root / "a", "42", 0), _adapter(student_dir, root / "b", "seven", 1)
+
+
+def _student(server: VLLMServer, student_dir: Path, **kw) -> OpenAIStudent:
+    return OpenAIStudent(StudentConfig(backend="openai", base_url=server.base_url, model="student",
+                                       weights=student_dir, adapter_probe_tolerance=TOL, **kw))
+
+
+def _local(student_dir: Path, adapter: Path | None) -> list[str]:
+    """Greedy answers of the same weights run locally by transformers (+ peft)."""
+    hf = HFStudent(StudentConfig(model=str(student_dir)), device="cpu")
+    if adapter is not None:
+        hf.load_adapter(adapter, "local")
+    return [g.text for g in hf.generate(PROMPTS, temperature=0.0, max_new_tokens=6)]
+
+
+def test_the_server_serves_the_student_as_transformers_runs_it(server, student_dir):
+    assert server.startup_s is not None and server.startup_s < 300
+    student = _student(server, student_dir)
+    served = [g.text for g in student.generate(PROMPTS, temperature=0.0, max_new_tokens=6)]
+    assert served == _local(student_dir, None)
+
+
+def test_a_loaded_adapter_takes_effect_and_requests_go_to_it(server, student_dir, adapters):
+    a, _ = adapters
+    student = _student(server, student_dir)
+    base = [g.text for g in student.generate(PROMPTS, temperature=0.0, max_new_tokens=6)]
+    student.load_adapter(a, "round-001")
+    assert student.model_name == student.adapter_version == "round-001"
+    listed = {m["id"]: m for m in httpx.get(f"{server.base_url}/models").json()["data"]}
+    assert listed["round-001"]["root"] == str(a.resolve())
+    probe = student.last_probe
+    assert probe is not None and probe.conclusive and probe.served_error < TOL and probe.effect > 10 * TOL
+    tuned = [g.text for g in student.generate(PROMPTS, temperature=0.0, max_new_tokens=6)]
+    assert tuned == _local(student_dir, a)  # what the local adapter predicts, token for token
+    assert tuned != base and all("42" in t for t in tuned)
+
+
+def test_reloading_a_round_name_serves_the_new_files(server, student_dir, adapters):
+    a, b = adapters  # a resumed run on a server that already holds "round-002" from another run
+    student = _student(server, student_dir)
+    student.load_adapter(a, "round-002")
+    student.load_adapter(b, "round-002")
+    assert student.last_probe.served_error < TOL
+    assert [g.text for g in student.generate(PROMPTS, temperature=0.0, max_new_tokens=6)] == _local(student_dir, b)
+
+
+@pytest.mark.parametrize("served_as, expected", [
+    ("swapped", "neither the adapter's nor the base's"),  # the server holds adapter a, we trained b
+    ("student", "the base model's"),  # the name still points at the base weights
+])
+def test_a_server_that_does_not_serve_the_trained_adapter_is_a_stale_adapter(server, student_dir, adapters,
+                                                                              served_as, expected):
+    a, b = adapters
+    if served_as == "swapped":
+        r = httpx.post(f"{server.base_url}/load_lora_adapter", json={"lora_name": "swapped", "lora_path": str(a)})
+        assert r.status_code == 200, r.text
+    with pytest.raises(StaleAdapter, match=expected):
+        probe_adapter(base_url=server.base_url, base_model="student", adapter_name=served_as, adapter_dir=b,
+                      weights=student_dir, prompt="What is 2 + 3?\nAnswer:", tolerance=TOL)
+
