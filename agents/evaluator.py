@@ -25,16 +25,21 @@ def heldout_tasks(skills, cfg: EvalConfig) -> list[Task]:
     return tasks
 
 
-def evaluate_student(student, tasks: list[Task], student_cfg: StudentConfig, executor) -> dict[str, tuple[int, int]]:
-    """(correct, total) per skill, greedy by default (student.eval_temperature)."""
-    outs = student.generate([t.prompt for t in tasks], temperature=student_cfg.eval_temperature,
-                            max_new_tokens=student_cfg.max_new_tokens)
-    extracted = [extract_answer(g.text, t.answer_format) for t, g in zip(tasks, outs, strict=True)]
-    verdicts = verify_batch(tasks, [e.answer for e in extracted], executor, notes=[e.note for e in extracted])
+def evaluate_student(student, tasks: list[Task], student_cfg: StudentConfig, executor, *, k: int = 1,
+                     temperature: float | None = None) -> dict[str, tuple[int, int]]:
+    """(solved, total) per skill. k=1: one attempt each, greedy by default (student.eval_temperature);
+    k>1: pass@k, k samples each at `temperature`, a task solved if any sample is verified correct."""
+    temp = student_cfg.eval_temperature if temperature is None else temperature
+    solved = [False] * len(tasks)
+    for _ in range(k):
+        outs = student.generate([t.prompt for t in tasks], temperature=temp, max_new_tokens=student_cfg.max_new_tokens)
+        extracted = [extract_answer(g.text, t.answer_format) for t, g in zip(tasks, outs, strict=True)]
+        verdicts = verify_batch(tasks, [e.answer for e in extracted], executor, notes=[e.note for e in extracted])
+        solved = [s or v.correct for s, v in zip(solved, verdicts, strict=True)]
     per_skill: dict[str, tuple[int, int]] = {}
-    for t, v in zip(tasks, verdicts, strict=True):
+    for t, ok in zip(tasks, solved, strict=True):
         c, n = per_skill.get(t.skill, (0, 0))
-        per_skill[t.skill] = (c + v.correct, n + 1)
+        per_skill[t.skill] = (c + ok, n + 1)
     return per_skill
 
 

@@ -4,6 +4,7 @@ then the new adapter is swapped into the student."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -12,41 +13,47 @@ from cosr.domain import Trajectory
 from cosr.graphs.context import Context
 from cosr.graphs.state import SelfPlayState
 from cosr.training.backends import render_prompt
-from cosr.training.data import Example
+from cosr.training.data import Example, annotated
 from cosr.training.lora import train_lora
 
 
-def training_examples(ctx: Context, rnd: int) -> list[Example]:
+def training_examples(ctx: Context, rnd: int) -> list[tuple[Example, str]]:
     """Verified trajectories of round `rnd`, teacher demonstrations for some of its failures, and
-    earlier rounds' verified trajectories in proportion replay_fraction."""
+    earlier rounds' verified trajectories in proportion replay_fraction; each with the curriculum
+    strategy that made its task (teacher attribution)."""
     cfg = ctx.config.training
     rng = random.Random(f"{ctx.config.seed}:train:{rnd}")
-    fresh = [own_attempt(ctx, t) for t in ctx.store.trajectories(ctx.run_id, correct=True, round=rnd)]
+    fresh = ctx.store.trajectories(ctx.run_id, correct=True, round=rnd)
     failed = ctx.store.trajectories(ctx.run_id, correct=False, round=rnd)
-    demos = [demonstration(ctx, t) for t in rng.sample(failed, min(len(failed), int(len(fresh) * cfg.demonstrations_ratio)))]
+    demos = rng.sample(failed, min(len(failed), int(len(fresh) * cfg.demonstrations_ratio)))
     older = ctx.store.trajectories(ctx.run_id, correct=True, max_round=rnd - 1)
     n_replay = min(len(older), int(len(fresh) * cfg.replay_fraction / max(1e-9, 1 - cfg.replay_fraction)))
-    replay = [own_attempt(ctx, t) for t in rng.sample(older, n_replay)]
-    return fresh + demos + replay
+    replay = rng.sample(older, n_replay)
+    return ([(own_attempt(ctx, t), t.task.provenance.strategy) for t in fresh + replay]
+            + [(demonstration(ctx, t), t.task.provenance.strategy) for t in demos])
 
 
 def own_attempt(ctx: Context, t: Trajectory) -> Example:
-    return Example(prompt=render_prompt(ctx.config.student, t.task.prompt), completion=t.attempt.raw_output)
+    return Example(prompt=render_prompt(ctx.config.student, t.task.prompt),
+                   completion=annotated(t.attempt.raw_output, t.task.annotation))
 
 
 def demonstration(ctx: Context, t: Trajectory) -> Example:
     """The task's reference (it passes the task's own verifier: see the generator conformance tests)."""
     completion = ctx.config.training.demonstration_template.replace("{reference}", t.task.reference)
-    return Example(prompt=render_prompt(ctx.config.student, t.task.prompt), completion=completion)
+    return Example(prompt=render_prompt(ctx.config.student, t.task.prompt),
+                   completion=annotated(completion, t.task.annotation))
 
 
 def train(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     rnd = state["round"]
     student = ctx.student
-    examples = training_examples(ctx, rnd)
+    pairs = training_examples(ctx, rnd)
+    examples = [e for e, _ in pairs]
     info: dict[str, Any] = {"round": rnd, "tasks": state.get("round_tasks", 0),
-                            "verified": state.get("round_verified", 0), "examples": len(examples)}
+                            "verified": state.get("round_verified", 0), "examples": len(examples),
+                            "examples_by_strategy": dict(Counter(s for _, s in pairs))}
     if student.trainable_path is None:
         info["skipped"] = "the student has no local weights to train (set student.model to a local folder)"
     elif not examples:

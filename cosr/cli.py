@@ -32,7 +32,7 @@ def _fail(message: str, code: int = 2) -> None:
 @app.command()
 def selfplay(
     config: ConfigOpt = None,
-    rounds: Annotated[Optional[int], typer.Option(help="training rounds (default 2)", min=0)] = None,
+    rounds: Annotated[Optional[int], typer.Option(help="training rounds (default 3)", min=0)] = None,
     run_dir: Annotated[Optional[Path], typer.Option(help="where the run's files go (default runs/<run-id>)")] = None,
     seed: Annotated[Optional[int], typer.Option(help="seed of the curriculum and sampling")] = None,
     strategy: Annotated[Optional[str], typer.Option(help="curriculum strategy (default zpd)")] = None,
@@ -76,15 +76,61 @@ def export(
     run_dir: Annotated[Path, typer.Argument(help="a run directory", exists=True, file_okay=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="JSONL file to write")] = Path("trajectories.jsonl"),
     all_: Annotated[bool, typer.Option("--all", help="every trajectory, not only verified ones")] = False,
+    merged: Annotated[Optional[Path], typer.Option(help="instead: write the student with the run's last adapter merged in, to this folder")] = None,
 ) -> None:
-    """Export a run's verified trajectories (task, attempt, verdict) as JSON lines."""
+    """Export a run's verified trajectories (task, attempt, verdict) as JSON lines, or its merged student."""
     from cosr.store import TrajectoryStore
 
+    if merged is not None:
+        from cosr.run import merged_student
+
+        try:
+            console.print(f"merged student written to {merged_student(run_dir, merged)}")
+        except (FileNotFoundError, ValueError) as e:
+            _fail(str(e))
+        return
     if not (run_dir / "store.sqlite").exists():
         _fail(f"{run_dir} has no store.sqlite")
     store = TrajectoryStore(run_dir / "store.sqlite")
     n = store.export_jsonl(out, verified_only=not all_)
     console.print(f"wrote {n} trajectories to {out}")
+
+
+@app.command("eval")
+def eval_command(
+    config: ConfigOpt = None,
+    student_model: Annotated[Optional[str], typer.Option("--student-model", help="HF folder (default: embedded)")] = None,
+    adapter: Annotated[Optional[Path], typer.Option(help="a LoRA adapter folder to evaluate on top", exists=True)] = None,
+    per_skill: Annotated[Optional[int], typer.Option(help="held-out tasks per skill")] = None,
+    k: Annotated[int, typer.Option("-k", help="pass@k: k samples per task (1: greedy)", min=1)] = 1,
+    temperature: Annotated[float, typer.Option(help="sampling temperature for k > 1")] = 0.8,
+    as_json: Annotated[Optional[Path], typer.Option("--json", help="write the figures to this JSON file")] = None,
+) -> None:
+    """Held-out accuracy per skill and overall for any student: base, base + adapter, or a merged folder."""
+    from rich.table import Table
+
+    from cosr.run import evaluate_heldout
+
+    try:
+        cfg = load_config(config, {"student.model": student_model, "eval.per_skill": per_skill})
+        per = evaluate_heldout(cfg, adapter=adapter, k=k, temperature=temperature if k > 1 else None,
+                               log=lambda m: console.print(f"[dim]{m}[/]"))
+    except (ConfigError, FileNotFoundError, ValueError) as e:
+        _fail(str(e))
+    label = f"pass@{k}" if k > 1 else "accuracy"
+    t = Table(title=f"held-out {label}" + (f" with adapter {adapter}" if adapter else ""))
+    t.add_column("skill")
+    t.add_column(label, justify="right")
+    t.add_column("solved / tasks", justify="right")
+    for skill, (c, n) in sorted(per.items()):
+        t.add_row(skill, f"{c / n:.1%}", f"{c}/{n}")
+    solved, total = sum(c for c, _ in per.values()), sum(n for _, n in per.values())
+    t.add_row("[bold]overall[/]", f"[bold]{solved / total:.1%}[/]", f"{solved}/{total}")
+    console.print(t)
+    if as_json:
+        as_json.write_text(json.dumps({"metric": label, "adapter": str(adapter) if adapter else None,
+                                       "overall": solved / total,
+                                       "per_skill": {s: {"solved": c, "tasks": n} for s, (c, n) in per.items()}}, indent=2))
 
 
 @app.command()

@@ -33,7 +33,8 @@ class StudentConfig(Section):
     # openai + weights: after loading an adapter, check that the server really serves it (adapter_probe.py).
     adapter_probe: bool = True
     adapter_probe_prompt: str = "What is 2 + 3?"  # rendered with prompt_template
-    adapter_probe_tolerance: float = Field(default=0.02, gt=0, description="nats/token; a bf16 server needs ~0.1")
+    # mean nats/token between served and predicted: a float32 server agrees to ~1e-6, a bf16 one to ~0.02
+    adapter_probe_tolerance: float = Field(default=0.1, gt=0)
 
 
 class CuratorLLMConfig(Section):
@@ -66,14 +67,14 @@ class CuratorConfig(Section):
 
 
 class TrainingConfig(Section):
-    every_verified: int = Field(default=96, ge=1, description="train after this many verified trajectories")
-    max_tasks_per_round: int = Field(default=640, ge=1, description="end a round after this many tasks even if few verified")
+    every_verified: int = Field(default=256, ge=1, description="train after this many verified trajectories")
+    max_tasks_per_round: int = Field(default=1024, ge=1, description="end a round after this many tasks even if few verified")
     lora_r: int = Field(default=16, ge=1)
     lora_alpha: int = Field(default=32, ge=1)
     lora_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     target_modules: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-    learning_rate: float = Field(default=2e-3, gt=0)
-    epochs: int = Field(default=3, ge=1)
+    learning_rate: float = Field(default=1e-3, gt=0)  # 3e-3 made held-out accuracy fall (12.2% -> 7.0%)
+    epochs: int = Field(default=2, ge=1)
     batch_size: int = Field(default=32, ge=1)
     replay_fraction: float = Field(default=0.5, ge=0.0, le=1.0, description="share of earlier rounds' data mixed in")
     # Teacher demonstrations (TeacherLM/RLT-style): for a task the student failed, the task's verified
@@ -84,7 +85,7 @@ class TrainingConfig(Section):
 
 
 class EvalConfig(Section):
-    per_skill: int = Field(default=16, ge=1)
+    per_skill: int = Field(default=48, ge=1)  # 16 left +-12 points of noise per skill
     levels: list[int] = [1, 2, 3]
     seed: int = 1_000_003  # held-out tasks come from their own seed space, never the run's
 
@@ -107,7 +108,7 @@ class RunConfig(Section):
     runs_root: Path = Path("runs")
     run_dir: Path | None = None
     seed: int = 0
-    rounds: int = Field(default=2, ge=0)
+    rounds: int = Field(default=3, ge=0)
     max_steps: int = Field(default=400, ge=1, description="hard cap on graph cycles, a guard against loops")
     skills: Path | None = None  # a YAML/JSON skill graph; None: the built-in catalog
     student: StudentConfig = StudentConfig()

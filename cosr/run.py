@@ -66,6 +66,47 @@ def ensure_embedded_student(log: Callable[[str], None] = print, force: bool = Fa
         return build_embedded_student(examples, path, spec, log=log)
 
 
+def _student_folder(cfg: RunConfig, log: Callable[[str], None]) -> Path:
+    if cfg.student.backend != "hf":
+        raise ValueError("evaluation and merging here need a local Hugging Face student (student.backend = 'hf')")
+    return Path(cfg.student.model) if cfg.student.model else ensure_embedded_student(log)
+
+
+def evaluate_heldout(cfg: RunConfig, *, adapter: Path | None = None, k: int = 1, temperature: float | None = None,
+                     log: Callable[[str], None] = print) -> dict[str, tuple[int, int]]:
+    """Held-out (solved, total) per skill for the configured student, optionally with an adapter on top."""
+    from cosr.agents.evaluator import evaluate_student, heldout_tasks
+    from cosr.graphs.skills import SkillGraph
+    from cosr.training.backends import make_student
+
+    skills = SkillGraph.from_file(cfg.skills) if cfg.skills else SkillGraph.builtin()
+    student = make_student(cfg.student.model_copy(update={"model": str(_student_folder(cfg, log))}))
+    if adapter is not None:
+        student.load_adapter(adapter, adapter.name)
+    executor = None
+    if any(s.domain == Domain.CODE for s in skills.skills()):
+        from cosr.sandbox import make_executor
+
+        executor = make_executor(cfg.sandbox)
+    try:
+        return evaluate_student(student, heldout_tasks(skills, cfg.eval), cfg.student, executor, k=k,
+                                temperature=temperature)
+    finally:
+        if executor is not None:
+            executor.close()
+
+
+def merged_student(run_dir: Path, out: Path) -> Path:
+    """The run's student with its last adapter merged into the weights, as a plain HF folder."""
+    from cosr.training.export import merge_adapter
+
+    cfg = RunConfig.model_validate_json((run_dir / "config.json").read_text())
+    adapters = sorted((run_dir / "adapters").glob("round-*")) if (run_dir / "adapters").exists() else []
+    if not adapters:
+        raise FileNotFoundError(f"{run_dir} has no adapters/round-* to merge (no training round finished)")
+    return merge_adapter(_student_folder(cfg, print), adapters[-1], out)
+
+
 def resolve_run_dir(cfg: RunConfig, resume: str | None) -> tuple[str, Path]:
     if resume:
         candidate = Path(resume)
@@ -75,6 +116,20 @@ def resolve_run_dir(cfg: RunConfig, resume: str | None) -> tuple[str, Path]:
         return json.loads((run_dir / "config.json").read_text())["run_id"], run_dir
     run_id = cfg.run_id or new_run_id()
     return run_id, cfg.run_dir or cfg.runs_root / run_id
+
+
+def attribute_gains(overall: dict[str, float], rounds: dict[int, dict[str, Any]]) -> dict[str, float]:
+    """Each round's change in overall held-out accuracy, shared among the curriculum strategies in
+    proportion to the training examples their tasks gave that round (PRSM-style teacher credit)."""
+    credit: dict[str, float] = {}
+    for rnd, info in rounds.items():
+        by = info.get("examples_by_strategy") or {}
+        if str(rnd) not in overall or str(rnd - 1) not in overall or not by:
+            continue
+        gain, total = overall[str(rnd)] - overall[str(rnd - 1)], sum(by.values())
+        for strategy, n in by.items():
+            credit[strategy] = round(credit.get(strategy, 0.0) + gain * n / total, 4)
+    return credit
 
 
 class SelfPlayRun:
@@ -167,6 +222,7 @@ class SelfPlayRun:
             "learning_gain": ({s: round(accuracy[last][s] - accuracy["0"][s], 4) for s in accuracy["0"]}
                               if last and "0" in accuracy else {}),
             "rounds": self.store.rounds(self.run_id),
+            "attribution": attribute_gains(overall, self.store.rounds(self.run_id)),
             "adapter": final.get("adapter"),
             "student": self.ctx.student.id,
             "strategy": self.ctx.strategy.name,
@@ -175,6 +231,11 @@ class SelfPlayRun:
             "files": {"store": "store.sqlite", "checkpoints": "checkpoints.sqlite", "adapters": "adapters/",
                       "config": "config.json"},
         }
+        if accuracy:
+            from cosr.training.plots import learning_curve
+
+            learning_curve(accuracy, self.run_dir / "learning_curve.png", f"held-out accuracy, run {self.run_id}")
+            summary["files"]["learning_curve"] = "learning_curve.png"
         (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
 
     def close(self) -> None:

@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,3 +135,27 @@ class VLLMServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m cosr.training.serving MODEL_DIR [--port N] [--dtype D]`: serve until Ctrl-C."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m cosr.training.serving", description=main.__doc__)
+    p.add_argument("model", type=Path)
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--dtype", default="auto")
+    p.add_argument("--served-name", default="student")
+    args = p.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill` stops vLLM too, via __exit__
+    with VLLMServer(args.model, served_name=args.served_name, dtype=args.dtype, port=args.port) as server:
+        print(f"serving {args.model} as {server.served_name!r} at {server.base_url} "
+              f"(ready in {server.startup_s}s, log {server.log_path}); Ctrl-C stops it", flush=True)
+        try:
+            server._proc.wait()  # type: ignore[union-attr]
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

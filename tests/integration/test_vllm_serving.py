@@ -54,7 +54,7 @@ def _adapter(student_dir: Path, out: Path, answer: str, seed: int) -> Path:
 @pytest.fixture(scope="module")
 def adapters(student_dir, tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("adapters")
-    return _adapter(student_dir, root / "a", "42", 0), _adapter(student_dir, root / "b", "seven", 1)
+    return _adapter(student_dir, root / "a", "42", 0), _adapter(student_dir, root / "b", "96", 1)
 
 
 def _student(server: VLLMServer, student_dir: Path, **kw) -> OpenAIStudent:
@@ -98,7 +98,8 @@ def test_reloading_a_round_name_serves_the_new_files(server, student_dir, adapte
     student.load_adapter(a, "round-002")
     student.load_adapter(b, "round-002")
     assert student.last_probe.served_error < TOL
-    assert [g.text for g in student.generate(PROMPTS, temperature=0.0, max_new_tokens=6)] == _local(student_dir, b)
+    tuned = [g.text for g in student.generate(PROMPTS, temperature=0.0, max_new_tokens=6)]
+    assert tuned == _local(student_dir, b) and all("96" in t for t in tuned)
 
 
 @pytest.mark.parametrize("served_as, expected", [
