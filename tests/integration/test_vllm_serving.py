@@ -45,7 +45,8 @@ def _adapter(student_dir: Path, out: Path, answer: str, seed: int) -> Path:
     from cosr.training.lora import train_lora
 
     rng = random.Random(seed)
-    examples = [Example(f"What is {rng.randint(0, 9)} + {rng.randint(0, 9)}?\nAnswer:", f" {answer}") for _ in range(64)]
+    examples = [Example(f"What is {rng.randint(0, 9)} + {rng.randint(0, 9)}?\nAnswer:", f" {answer}")
+                for _ in range(64)]
     cfg = TrainingConfig(lora_r=8, lora_alpha=16, epochs=2, batch_size=16, learning_rate=5e-3, device="cpu")
     train_lora(student_dir, examples, cfg, out, seed=seed)
     return out

@@ -83,8 +83,9 @@ class OpenAIStudent:
 
             self.last_probe = probe_adapter(
                 base_url=self.cfg.base_url, base_model=self.cfg.model, adapter_name=version,  # type: ignore[arg-type]
-                adapter_dir=path, weights=self.cfg.weights, prompt=render_prompt(self.cfg, self.cfg.adapter_probe_prompt),
-                tolerance=self.cfg.adapter_probe_tolerance, api_key=self.api_key, timeout=self.cfg.request_timeout_s)
+                adapter_dir=path, weights=self.cfg.weights, tolerance=self.cfg.adapter_probe_tolerance,
+                prompt=render_prompt(self.cfg, self.cfg.adapter_probe_prompt),
+                api_key=self.api_key, timeout=self.cfg.request_timeout_s)
         self.model_name = self.adapter_version = version
 
     def _lora(self, endpoint: str, body: dict) -> httpx.Response:

@@ -18,8 +18,9 @@ function graphStyle(extra) {
 
 async function drawMachine() {
   const g = await get("/api/graph");
-  machine = cytoscape({ container: $("machine"), maxZoom: 1.3, layout: { name: "breadthfirst", directed: true,
-    roots: ["__start__"], spacingFactor: 0.6, transform: (n, p) => ({ x: p.y, y: p.x * 1.8 }) },  // left to right
+  // The self-play machine is one loop (evaluate -> ... -> record -> train -> evaluate): a circle in the
+  // graph's own node order reads as that loop; layered layouts piled the loop's nodes on each other.
+  machine = cytoscape({ container: $("machine"), maxZoom: 1.3, layout: { name: "circle", startAngle: Math.PI },
     elements: [
       ...g.nodes.map((n) => ({ data: { id: n.id, label: n.id.replace(/__/g, "") } })),
       ...g.edges.map((e, i) => ({ data: { id: "e" + i, source: e.source, target: e.target },
@@ -34,7 +35,7 @@ async function drawMachine() {
 async function drawSkills() {
   const s = await get("/api/skills");
   frames = s.frames;
-  skills = cytoscape({ container: $("skills"), maxZoom: 1.2, layout: { name: "breadthfirst", directed: true, spacingFactor: 0.8 },
+  skills = cytoscape({ container: $("skills"), maxZoom: 1.2, layout: { name: "breadthfirst", directed: true, spacingFactor: 1.1 },
     elements: [
       ...s.skills.map((k) => ({ data: { id: k.name, label: k.name, mastery: 0 } })),
       ...s.skills.flatMap((k) => k.prerequisites.map((p) => ({ data: { id: p + ">" + k.name, source: p, target: k.name } }))),
@@ -152,6 +153,7 @@ async function main() {
   $("run").textContent = `${run.kind === "tutor" ? "tutoring session" : "self-play run"} ${run.run_id}`;
   await drawMachine();
   await drawSkills();
+  [machine, skills].forEach((cy) => { cy.resize(); cy.fit(undefined, 12); });  // the panels have their final size now
   ["f-skill", "f-strategy", "f-verdict"].forEach((id) => $(id).addEventListener("change", drawTimeline));
   $("slider").addEventListener("input", showFrame);
   $("timeline").addEventListener("click", (e) => {
