@@ -31,11 +31,14 @@ def student_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def server(student_dir, tmp_path_factory):
+    srv = VLLMServer(student_dir, dtype="float32", log_path=tmp_path_factory.mktemp("vllm") / "server.log")
     try:
-        srv = VLLMServer(student_dir, dtype="float32", log_path=tmp_path_factory.mktemp("vllm") / "server.log")
         srv.start()
-    except VLLMUnavailable as e:
-        pytest.fail(f"the vLLM server is required for this test: {e}", pytrace=False)
+        problem = None
+    except VLLMUnavailable as e:  # no venv, or it would not start: a failure with the reason, never a skip
+        problem = str(e)
+    if problem:
+        pytest.fail(f"the vLLM server is required for this test: {problem}", pytrace=False)
     yield srv
     srv.stop()
 
@@ -117,3 +120,9 @@ def test_a_server_that_does_not_serve_the_trained_adapter_is_a_stale_adapter(ser
         probe_adapter(base_url=server.base_url, base_model="student", adapter_name=served_as, adapter_dir=b,
                       weights=student_dir, prompt="What is 2 + 3?\nAnswer:", tolerance=TOL)
 
+
+
+def test_a_server_that_cannot_start_is_a_clear_error_with_its_log(tmp_path):
+    (tmp_path / "config.json").write_text('{"model_type": "no-such-architecture"}')
+    with pytest.raises(VLLMUnavailable, match=r"(?s)vLLM exited with code \d+ while starting.*last 40 lines of"):
+        VLLMServer(tmp_path, log_path=tmp_path / "server.log", startup_timeout_s=240).start()
