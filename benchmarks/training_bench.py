@@ -39,13 +39,15 @@ def _lora_round(model: str, n: int, out: str, queue) -> None:
 
 def main() -> None:
     from cosr.config import StudentConfig
-    from cosr.training.embedded import default_path
+    from cosr.run import ensure_embedded_student
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default=str(default_path()), help="HF folder (default: the embedded student)")
+    p.add_argument("--model", default=None, help="HF folder (default: the embedded student)")
     p.add_argument("--examples", type=int, default=512)
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
+    default = args.model is None
+    args.model = args.model or str(ensure_embedded_student())
 
     from cosr.training.backends.hf import HFStudent
 
@@ -73,7 +75,7 @@ def main() -> None:
         "lora_round_peak_memory_mb": lora["peak_memory_mb"],
         "lora_round": f"{lora['examples']} examples, {lora['steps']} steps, 2 epochs, device {lora['device']}",
         "adapter_bytes": lora["adapter_bytes"],
-        "command": "python benchmarks/training_bench.py" + (f" --model {args.model}" if args.model != str(default_path()) else ""),
+        "command": "python benchmarks/training_bench.py" + ("" if default else f" --model {args.model}"),
     }
     if args.json:
         print(json.dumps(figures, indent=2))

@@ -48,17 +48,20 @@ def _lock(path: Path) -> Iterator[None]:
 
 
 def ensure_embedded_student(log: Callable[[str], None] = print, force: bool = False) -> Path:
-    """The embedded student's folder, built (a few minutes) the first time it is needed."""
+    """The embedded student's folder: one built here (`cosr student build`), else the shipped copy,
+    else built now (about ten minutes on two CPU cores)."""
     from cosr.agents.evaluator import heldout_tasks
     from cosr.config import EvalConfig
     from cosr.graphs.skills import SkillGraph
-    from cosr.training.embedded import EmbeddedSpec, build_embedded_student, default_path
+    from cosr.training.embedded import EmbeddedSpec, build_embedded_student, default_path, shipped_path
 
     path = default_path()
     with _lock(path.with_suffix(".lock")):
         if (path / "config.json").exists() and not force:
             return path
-        log(f"building the embedded student in {path} (once; a few minutes on a CPU)")
+        if (shipped := shipped_path()) is not None and not force:
+            return shipped
+        log(f"building the embedded student in {path} (about ten minutes on two CPU cores)")
         skills, spec = SkillGraph.builtin(), EmbeddedSpec()
         # Held-out tasks of the built-in graph never reach pretraining either.
         banned = {t.fingerprint for t in heldout_tasks(skills, EvalConfig(per_skill=64, levels=[1, 2, 3]))}

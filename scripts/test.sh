@@ -5,4 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
+
+# Debian's chromium for the browser tests (Playwright drives it; no `playwright install` download).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "[test] apt-get install chromium"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+python3 -c "import playwright" || { echo "[test] ERROR: playwright did not install (pip install -e '.[dev]')"; exit 1; }
+bash scripts/vllm-up.sh >/dev/null  # the vLLM CPU server in its own venv (tests marked vllm)
+
 exec python3 -m pytest -m "not gpu" "$@"
