@@ -56,6 +56,8 @@ def _code(text: str) -> Extraction:
         return Extraction(blocks[-1], "fenced code block")
     if m := re.search(r"^(?:import |from |def |class )", text, re.M):
         return Extraction(text[m.start():].strip("\n"), "unfenced code from the first definition")
+    if re.match(r"\n*(?: {4}|\t)\S", text):  # a completion continuing the prompt's function (HumanEval style)
+        return Extraction(text.rstrip(), "indented continuation of the prompt's function")
     return Extraction(None, "no code block or function definition in the output")
 
 

@@ -20,18 +20,19 @@ CASES = [(name, level) for name in GENERATORS for level in range(1, GENERATORS.g
 MATH = [(n, level) for n, level in CASES if GENERATORS.get(n).domain == Domain.MATH]
 CODE = [(n, level) for n, level in CASES if GENERATORS.get(n).domain == Domain.CODE]
 SEEDS = range(20)
+FILE_SOURCES = {"humaneval": 5}  # generators that draw from a task file: name -> tasks in the default file
 
 
 def test_the_catalog_has_the_skills_the_product_promises():
-    assert len(MATH) // 5 >= 12 and {n for n, _ in CODE} == {"code_output", "code_input", "code_synthesis"}
-    assert all(GENERATORS.get(n).levels == 5 for n in GENERATORS)
+    assert len(MATH) // 5 >= 12 and {n for n, _ in CODE} >= {"code_output", "code_input", "code_synthesis"}
+    assert all(GENERATORS.get(n).levels == 5 for n in GENERATORS if n not in FILE_SOURCES)
 
 
 @pytest.mark.parametrize(("name", "level"), CASES)
 def test_same_seed_same_problem_different_seeds_mostly_different(name, level):
     problems = [generate(name, level, seed) for seed in SEEDS]
     assert problems == [generate(name, level, seed) for seed in SEEDS]
-    assert len({p.prompt for p in problems}) >= len(SEEDS) // 2
+    assert len({p.prompt for p in problems}) >= min(len(SEEDS) // 2, FILE_SOURCES.get(name, len(SEEDS)))
 
 
 @pytest.mark.parametrize(("name", "level"), CASES)
@@ -61,6 +62,8 @@ def wrong_answer(name: str, p: Problem) -> str:
     """An answer that must fail: a changed value, an input with another output, or a function returning None."""
     if name == "code_synthesis":
         return "def f(x):\n    return None\n"
+    if name == "humaneval":  # a body for the prompt's function that returns nothing useful
+        return "    return None\n"
     if name == "code_output":
         value = ast.literal_eval(p.reference)
         return repr(value + 1 if isinstance(value, int) else value + ("z" if isinstance(value, str) else [99]))

@@ -26,6 +26,7 @@ CASES = [
     ("```py\nprint(1)\n```\n```python\ndef f(x):\n    return 2\n```", F.CODE, "def f(x):\n    return 2"),
     ("def f(x): return x * 2", F.CODE, "def f(x): return x * 2"),
     ("```python\ndef f(x):\n    return x", F.CODE, "def f(x):\n    return x"),  # cut off before the closing fence
+    ("    return a + b\n", F.CODE, "    return a + b"),  # a HumanEval-style continuation
 ]
 
 
