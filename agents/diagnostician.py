@@ -5,7 +5,11 @@ Knowledge tracing is an Elo/IRT-style ability per skill on the level scale, chos
 knowledge tracing because tasks come at several difficulties: one ability predicts success at every
 level (sigmoid(ability - (level - 1))), which is exactly what the Curator needs to aim at a band.
 BKT's binary learned/unlearned state would need one chain per (skill, level) and could not say how a
-success at level 3 bears on level 1. The belief is kept in the graph state (`mastery`, `diagnosis`)
+success at level 3 bears on level 1. One unit-slope ability is too smooth for real students, though
+(the embedded student: 97% on addition level 1, 2% on level 2, and the fitted ability settled where
+it predicted 41% on level 1, so addition never counted as mastered and zpd never left it). So each
+level also keeps its own recency-weighted record, and the prediction at a level is that record shrunk
+towards the ability model (agents/curriculum.predicted_success). The belief is kept in the graph state (`mastery`, `diagnosis`)
 and, after every step, in the store's `diagnoses` table, so a run's teaching can be replayed.
 """
 
@@ -18,11 +22,13 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from cosr.agents.curriculum import predicted_success
 from cosr.domain import Mastery, Task, Verdict
 from cosr.graphs.context import Context
 from cosr.graphs.state import SelfPlayState
 
 RECENT = 12  # verdicts kept per skill for the stuck rule and recent accuracy
+LEVEL_DECAY = 0.9  # per update (one batch): the per-level record follows a student who is learning
 
 
 def _sigmoid(x: float) -> float:
@@ -30,20 +36,23 @@ def _sigmoid(x: float) -> float:
 
 
 def update_mastery(m: Mastery, results: list[tuple[int, bool]], threshold: float, levels: int) -> Mastery:
-    """Elo update from (level, correct) results; the step shrinks as evidence accumulates."""
+    """Elo update of the ability from (level, correct) results (the step shrinks as evidence
+    accumulates), and the per-level record, older evidence decaying by LEVEL_DECAY per update."""
     ability = m.ability
     for i, (level, correct) in enumerate(results):
         k = max(0.15, 1.2 / math.sqrt(1 + (m.attempts + i) / 4))
         ability += k * (float(correct) - _sigmoid(ability - (level - 1)))
-    frontier = 1 + sum(_sigmoid(ability - (lv - 1)) >= threshold for lv in range(1, levels))
-    frontier = min(levels, frontier)
-    correct = sum(c for _, c in results)
-    return m.model_copy(update={
-        "ability": ability,
+    by_level = {lv: (c * LEVEL_DECAY, n * LEVEL_DECAY) for lv, (c, n) in m.by_level.items()}
+    for level, correct in results:
+        c, n = by_level.get(level, (0.0, 0.0))
+        by_level[level] = (c + correct, n + 1)
+    updated = m.model_copy(update={"ability": ability, "by_level": by_level})
+    frontier = min(levels, 1 + sum(predicted_success(updated, lv) >= threshold for lv in range(1, levels)))
+    return updated.model_copy(update={
         "level": frontier,
-        "p_mastery": _sigmoid(ability - (frontier - 1)),
+        "p_mastery": predicted_success(updated, frontier),
         "attempts": m.attempts + len(results),
-        "correct": m.correct + correct,
+        "correct": m.correct + sum(c for _, c in results),
         "recent": (m.recent + tuple(c for _, c in results))[-RECENT:],
     })
 

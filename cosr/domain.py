@@ -163,6 +163,9 @@ class Mastery(Frozen):
     correct: int = 0
     level: int = 1
     recent: tuple[bool, ...] = ()
+    # Recency-weighted (correct, attempts) per level: the evidence the ability model is too smooth to
+    # hold (a student can be at 97% on level 1 and 2% on level 2).
+    by_level: dict[int, tuple[float, float]] = Field(default_factory=dict)
 
     @property
     def accuracy(self) -> float:

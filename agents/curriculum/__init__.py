@@ -30,10 +30,16 @@ class Pick:
     reason: str
 
 
+PRIOR_WEIGHT = 4.0  # how many observations the ability model's prediction counts for at one level
+
+
 def predicted_success(m: Mastery | None, level: int) -> float:
-    """The Diagnostician's ability-vs-difficulty model (see agents/diagnostician.py)."""
+    """The Diagnostician's prediction: the level's own recency-weighted record, shrunk towards the
+    ability-vs-difficulty model (sigmoid(ability - (level - 1))), which alone speaks for unseen levels."""
     ability = m.ability if m else 0.0
-    return 1.0 / (1.0 + math.exp(-(ability - (level - 1))))
+    prior = 1.0 / (1.0 + math.exp(-(ability - (level - 1))))
+    correct, attempts = m.by_level.get(level, (0.0, 0.0)) if m else (0.0, 0.0)
+    return (correct + PRIOR_WEIGHT * prior) / (attempts + PRIOR_WEIGHT)
 
 
 def is_mastered(m: Mastery | None, cfg: CuratorConfig) -> bool:

@@ -39,3 +39,13 @@ def test_mistake_categories():
     assert mistake_category(_task("57"), "900", wrong) == "wrong value"
     assert mistake_category(_task("57"), None, Verdict(correct=False, score=0, status="unparseable")) == "wrong format"
     assert mistake_category(_task("57"), "57", Verdict(correct=True, score=1, status="correct")) is None
+
+
+def test_a_steep_student_is_predicted_level_by_level():
+    """97% on level 1 and 2% on level 2 (the embedded student on addition) must read as level 1
+    mastered, level 2 not: one smooth ability alone settled near 41% for level 1."""
+    m = Mastery(skill="addition")
+    for i in range(12):
+        m = update_mastery(m, [(1, j % 32 != 0) for j in range(16)] + [(2, False)] * 16, 0.8, 5)
+    assert predicted_success(m, 1) > 0.9 and predicted_success(m, 2) < 0.1
+    assert m.level == 2 and m.p_mastery < 0.1  # the frontier is level 2, where it fails
