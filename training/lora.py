@@ -7,6 +7,7 @@ heavy import and a dataset layer for no measured gain at this size. peft's LoraC
 
 from __future__ import annotations
 
+import math
 import random
 import resource
 import time
@@ -69,6 +70,10 @@ def train_lora(
             target_modules=cfg.target_modules, task_type="CAUSAL_LM"))
     encoded = encode(tokenizer, examples, max_len)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.learning_rate)
+    total = cfg.epochs * math.ceil(len(encoded) / cfg.batch_size)
+    # Warm up, then decay to zero: a round that ends at full learning rate leaves the weights noisy.
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.learning_rate, total_steps=max(total, 2),
+                                                pct_start=0.1, anneal_strategy="linear")
     rng, losses, tokens, steps = random.Random(seed), [], 0, 0
     t0 = time.perf_counter()
     model.train()
@@ -78,6 +83,7 @@ def train_lora(
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
+            sched.step()
             opt.zero_grad(set_to_none=True)
             losses.append(loss.item())
             tokens += int(batch["attention_mask"].sum())
