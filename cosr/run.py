@@ -69,6 +69,22 @@ def ensure_embedded_student(log: Callable[[str], None] = print, force: bool = Fa
         return build_embedded_student(examples, path, spec, log=log)
 
 
+def load_skills(cfg: RunConfig):
+    """The run's skill graph: its file, or the built-in catalog."""
+    from cosr.graphs.skills import SkillGraph
+
+    return SkillGraph.from_file(cfg.skills) if cfg.skills else SkillGraph.builtin()
+
+
+def executor_for(skills, cfg: RunConfig):
+    """A sandbox executor when the graph has code skills; None otherwise (math needs no engine)."""
+    if not any(s.domain == Domain.CODE for s in skills.skills()):
+        return None
+    from cosr.sandbox import make_executor
+
+    return make_executor(cfg.sandbox)
+
+
 def _student_folder(cfg: RunConfig, log: Callable[[str], None]) -> Path:
     if cfg.student.backend != "hf":
         raise ValueError("evaluation and merging here need a local Hugging Face student (student.backend = 'hf')")
@@ -79,18 +95,13 @@ def evaluate_heldout(cfg: RunConfig, *, adapter: Path | None = None, k: int = 1,
                      log: Callable[[str], None] = print) -> dict[str, tuple[int, int]]:
     """Held-out (solved, total) per skill for the configured student, optionally with an adapter on top."""
     from cosr.agents.evaluator import evaluate_student, heldout_tasks
-    from cosr.graphs.skills import SkillGraph
     from cosr.training.backends import make_student
 
-    skills = SkillGraph.from_file(cfg.skills) if cfg.skills else SkillGraph.builtin()
+    skills = load_skills(cfg)
     student = make_student(cfg.student.model_copy(update={"model": str(_student_folder(cfg, log))}))
     if adapter is not None:
         student.load_adapter(adapter, adapter.name)
-    executor = None
-    if any(s.domain == Domain.CODE for s in skills.skills()):
-        from cosr.sandbox import make_executor
-
-        executor = make_executor(cfg.sandbox)
+    executor = executor_for(skills, cfg)
     try:
         return evaluate_student(student, heldout_tasks(skills, cfg.eval), cfg.student, executor, k=k,
                                 temperature=temperature)
@@ -143,7 +154,6 @@ class SelfPlayRun:
         from cosr.agents.curriculum import make_strategy
         from cosr.agents.evaluator import heldout_tasks
         from cosr.graphs.context import Context
-        from cosr.graphs.skills import SkillGraph
         from cosr.graphs.selfplay import compile_graph
         from cosr.training.backends import make_student
 
@@ -156,15 +166,11 @@ class SelfPlayRun:
         self.cfg = cfg.model_copy(update={"run_id": self.run_id, "run_dir": self.run_dir})
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / "config.json").write_text(self.cfg.model_dump_json(indent=2))
-        skills = SkillGraph.from_file(cfg.skills) if cfg.skills else SkillGraph.builtin()
+        skills = load_skills(cfg)
         student_cfg = cfg.student
         if student_cfg.backend == "hf" and student_cfg.model is None:
             student_cfg = student_cfg.model_copy(update={"model": str(ensure_embedded_student(log))})
-        executor = None
-        if any(s.domain == Domain.CODE for s in skills.skills()):
-            from cosr.sandbox import make_executor
-
-            executor = make_executor(cfg.sandbox)
+        executor = executor_for(skills, cfg)
         self.store = TrajectoryStore(self.run_dir / "store.sqlite")
         self.ctx = Context(
             config=self.cfg, run_id=self.run_id, run_dir=self.run_dir, skills=skills, store=self.store,
@@ -211,6 +217,7 @@ class SelfPlayRun:
         overall = {str(r): round(sum(c for c, _ in per.values()) / sum(n for _, n in per.values()), 4)
                    for r, per in evals.items()}
         tasks = self.store.count(self.run_id)
+        rounds = self.store.rounds(self.run_id)
         last = str(max(evals)) if evals else None
         summary = {
             "run_id": self.run_id,
@@ -224,8 +231,8 @@ class SelfPlayRun:
             "heldout_overall": overall,
             "learning_gain": ({s: round(accuracy[last][s] - accuracy["0"][s], 4) for s in accuracy["0"]}
                               if last and "0" in accuracy else {}),
-            "rounds": self.store.rounds(self.run_id),
-            "attribution": attribute_gains(overall, self.store.rounds(self.run_id)),
+            "rounds": rounds,
+            "attribution": attribute_gains(overall, rounds),
             "adapter": final.get("adapter"),
             "student": self.ctx.student.id,
             "strategy": self.ctx.strategy.name,

@@ -60,6 +60,16 @@ CREATE TABLE IF NOT EXISTS explanations (
 """
 
 
+_FILTERS = {"run_id": "run_id = ?", "correct": "correct = ?", "round": "round = ?", "max_round": "round <= ?"}
+
+
+def _where(**given: object) -> tuple[str, list[object]]:
+    """A WHERE clause for the trajectory filters that were given (None: not filtered)."""
+    used = {k: int(v) if isinstance(v, bool) else v for k, v in given.items() if v is not None}
+    clause = " AND ".join(_FILTERS[k] for k in used)
+    return (f" WHERE {clause}" if clause else ""), list(used.values())
+
+
 class TrajectoryStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -102,23 +112,13 @@ class TrajectoryStore:
         self, run_id: str | None = None, *, correct: bool | None = None, round: int | None = None,
         max_round: int | None = None,
     ) -> list[Trajectory]:
-        sql, args = "SELECT body FROM trajectories WHERE 1=1", []
-        for clause, value in (("run_id = ?", run_id), ("correct = ?", None if correct is None else int(correct)),
-                              ("round = ?", round), ("round <= ?", max_round)):
-            if value is not None:
-                sql += f" AND {clause}"
-                args.append(value)
-        rows = self._db.execute(sql + " ORDER BY step, id", args).fetchall()
+        where, args = _where(run_id=run_id, correct=correct, round=round, max_round=max_round)
+        rows = self._db.execute(f"SELECT body FROM trajectories{where} ORDER BY step, id", args).fetchall()
         return [Trajectory.model_validate_json(r[0]) for r in rows]
 
     def count(self, run_id: str | None = None, *, correct: bool | None = None, round: int | None = None) -> int:
-        sql, args = "SELECT COUNT(*) FROM trajectories WHERE 1=1", []
-        for clause, value in (("run_id = ?", run_id), ("correct = ?", None if correct is None else int(correct)),
-                              ("round = ?", round)):
-            if value is not None:
-                sql += f" AND {clause}"
-                args.append(value)
-        return self._db.execute(sql, args).fetchone()[0]
+        where, args = _where(run_id=run_id, correct=correct, round=round)
+        return self._db.execute(f"SELECT COUNT(*) FROM trajectories{where}", args).fetchone()[0]
 
     def record_evaluation(self, run_id: str, round: int, per_skill: dict[str, tuple[int, int]], adapter: str | None) -> None:
         with self._tx() as db:

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cosr.config import RunConfig
-from cosr.domain import Domain
-from cosr.run import new_run_id, resolve_run_dir
+from cosr.run import executor_for, load_skills, new_run_id, resolve_run_dir
 from cosr.store import TrajectoryStore
 
 
@@ -28,7 +27,6 @@ class TutorSession:
     def __init__(self, cfg: RunConfig, resume: str | None = None) -> None:
         from cosr.agents.curriculum import make_strategy
         from cosr.graphs.context import Context
-        from cosr.graphs.skills import SkillGraph
         from cosr.graphs.tutoring import compile_graph
         from cosr.training.backends import make_student
 
@@ -41,12 +39,8 @@ class TutorSession:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / "config.json").write_text(self.cfg.model_dump_json(indent=2))
         (self.run_dir / "session.json").write_text(json.dumps({"kind": "tutor", "id": self.session_id}))
-        skills = SkillGraph.from_file(self.cfg.skills) if self.cfg.skills else SkillGraph.builtin()
-        executor = None
-        if any(s.domain == Domain.CODE for s in skills.skills()):
-            from cosr.sandbox import make_executor
-
-            executor = make_executor(self.cfg.sandbox)
+        skills = load_skills(self.cfg)
+        executor = executor_for(skills, self.cfg)
         self.store = TrajectoryStore(self.run_dir / "store.sqlite")
         self.ctx = Context(config=self.cfg, run_id=self.session_id, run_dir=self.run_dir, skills=skills,
                            store=self.store, student=make_student(self.cfg.student),

@@ -54,6 +54,19 @@ def batches(encoded: list[tuple[list[int], list[int]]], batch_size: int, pad_id:
         yield {"input_ids": ids.to(device), "attention_mask": mask.to(device), "labels": labels.to(device)}
 
 
+def train_step(model, batch: dict, opt, sched) -> tuple[float, int]:
+    """One optimizer step on `batch` (gradient clipped at 1.0); returns (loss, tokens in the batch)."""
+    import torch
+
+    loss = model(**batch).loss
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    sched.step()
+    opt.zero_grad(set_to_none=True)
+    return loss.item(), int(batch["attention_mask"].sum())
+
+
 def annotated(completion: str, annotation: Annotation | None) -> str:
     """TeacherLM's format: fundamentals, chain of thought and common mistakes before the answer, when
     the sample carries them; the bare completion otherwise."""

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from cosr.training.data import Example, batches, encode
+from cosr.training.data import Example, batches, encode, train_step
 
 SPEC_VERSION = "embedded-v2"
 
@@ -103,14 +103,11 @@ def build_embedded_student(
     model.train()
     while step < spec.steps:
         for batch in batches(encoded, spec.batch_size, tokenizer.pad_token_id, rng, device):
-            loss = model(**batch).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step(), sched.step(), opt.zero_grad(set_to_none=True)
+            loss, n = train_step(model, batch, opt, sched)
             step += 1
-            tokens += int(batch["attention_mask"].sum())
+            tokens += n
             if step % 100 == 0 or step == spec.steps:
-                log(f"pretraining step {step}/{spec.steps}  loss {loss.item():.3f}  "
+                log(f"pretraining step {step}/{spec.steps}  loss {loss:.3f}  "
                     f"{tokens / (time.perf_counter() - t0):.0f} tok/s")
             if step >= spec.steps:
                 break
@@ -120,7 +117,7 @@ def build_embedded_student(
     tokenizer.save_pretrained(tmp)
     (tmp / "cosr_embedded.json").write_text(json.dumps(
         {"spec": asdict(spec), "version": SPEC_VERSION, "examples": len(examples), "tokens": tokens,
-         "seconds": round(time.perf_counter() - t0, 1), "final_loss": round(loss.item(), 4)}, indent=2))
+         "seconds": round(time.perf_counter() - t0, 1), "final_loss": round(loss, 4)}, indent=2))
     shutil.rmtree(out, ignore_errors=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp.rename(out)  # a half-built folder is never mistaken for a student

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from cosr.config import TrainingConfig
-from cosr.training.data import Example, batches, encode
+from cosr.training.data import Example, batches, encode, train_step
 from cosr.training.device import pick_device
 
 
@@ -79,14 +79,9 @@ def train_lora(
     model.train()
     for _ in range(cfg.epochs):
         for batch in batches(encoded, cfg.batch_size, tokenizer.pad_token_id, rng, device):
-            loss = model(**batch).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad(set_to_none=True)
-            losses.append(loss.item())
-            tokens += int(batch["attention_mask"].sum())
+            loss, n = train_step(model, batch, opt, sched)
+            losses.append(loss)
+            tokens += n
             steps += 1
     seconds = time.perf_counter() - t0
     out_dir.mkdir(parents=True, exist_ok=True)
