@@ -36,6 +36,18 @@ def step_back(pick: Pick, skills, mastery: dict[str, Mastery], stuck_after: int)
     return pick
 
 
+def step_back_half(picks: list[Pick], skills, mastery: dict[str, Mastery], stuck_after: int) -> list[Pick]:
+    """Every other pick of a stuck skill steps back; the rest keep probing it. Moving all of them was
+    absorbing: a stuck skill was never attempted again, so it stayed stuck for the rest of the run
+    (seen: chain_sum and code_synthesis locked out after their first batch)."""
+    seen: dict[str, int] = {}
+    out = []
+    for pick in picks:
+        seen[pick.skill] = seen.get(pick.skill, 0) + 1
+        out.append(step_back(pick, skills, mastery, stuck_after) if seen[pick.skill] % 2 else pick)
+    return out
+
+
 def make_tasks(picks: list[Pick], ctx: Context, rng: random.Random, strategy: str) -> list[Task]:
     banned = {t.fingerprint for t in ctx.heldout}
     tasks = []
@@ -56,7 +68,7 @@ def curate(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     # Seeded by run seed and step: a replayed step after a crash picks the very same tasks.
     rng = random.Random(f"{ctx.config.seed}:{state.get('step', 0)}")
     picks = ctx.strategy.choose(ctx.skills, mastery, cfg.batch_size, rng)
-    picks = [step_back(p, ctx.skills, mastery, cfg.stuck_after) for p in picks]
+    picks = step_back_half(picks, ctx.skills, mastery, cfg.stuck_after)
     stepped = sorted({p.reason for p in picks if p.reason.startswith("stuck")})
     log: dict[str, Any] = {"stepped_back": stepped}
     if writes_tasks(ctx.strategy):

@@ -26,8 +26,8 @@ def heldout_tasks(skills, cfg: EvalConfig) -> list[Task]:
 
 
 def evaluate_student(student, tasks: list[Task], student_cfg: StudentConfig, executor, *, k: int = 1,
-                     temperature: float | None = None) -> dict[str, tuple[int, int]]:
-    """(solved, total) per skill. k=1: one attempt each, greedy by default (student.eval_temperature);
+                     temperature: float | None = None, by_level: bool = False) -> dict:
+    """(solved, total) per skill, or per (skill, level) with `by_level`. k=1: one attempt each, greedy by default (student.eval_temperature);
     k>1: pass@k, k samples each at `temperature`, a task solved if any sample is verified correct."""
     temp = student_cfg.eval_temperature if temperature is None else temperature
     solved = [False] * len(tasks)
@@ -36,19 +36,29 @@ def evaluate_student(student, tasks: list[Task], student_cfg: StudentConfig, exe
         extracted = [extract_answer(g.text, t.answer_format) for t, g in zip(tasks, outs, strict=True)]
         verdicts = verify_batch(tasks, [e.answer for e in extracted], executor, notes=[e.note for e in extracted])
         solved = [s or v.correct for s, v in zip(solved, verdicts, strict=True)]
-    per_skill: dict[str, tuple[int, int]] = {}
+    out: dict = {}
     for t, ok in zip(tasks, solved, strict=True):
-        c, n = per_skill.get(t.skill, (0, 0))
-        per_skill[t.skill] = (c + ok, n + 1)
-    return per_skill
+        key = (t.skill, t.difficulty) if by_level else t.skill
+        c, n = out.get(key, (0, 0))
+        out[key] = (c + ok, n + 1)
+    return out
+
+
+def per_skill(per_level: dict[tuple[str, int], tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    out: dict[str, tuple[int, int]] = {}
+    for (skill, _), (c, n) in per_level.items():
+        c0, n0 = out.get(skill, (0, 0))
+        out[skill] = (c0 + c, n0 + n)
+    return out
 
 
 def evaluate(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     evaluations = dict(state.get("evaluations") or {})
     rnd = 0 if not evaluations else state["round"]
-    per_skill = evaluate_student(ctx.student, ctx.heldout, ctx.config.student, ctx.executor)
-    ctx.store.record_evaluation(ctx.run_id, rnd, per_skill, ctx.student.adapter_version)
-    evaluations[str(rnd)] = {s: round(c / n, 4) for s, (c, n) in per_skill.items()}
+    per_level = evaluate_student(ctx.student, ctx.heldout, ctx.config.student, ctx.executor, by_level=True)
+    skills = per_skill(per_level)
+    ctx.store.record_evaluation(ctx.run_id, rnd, skills, ctx.student.adapter_version, per_level=per_level)
+    evaluations[str(rnd)] = {s: round(c / n, 4) for s, (c, n) in skills.items()}
     runtime.stream_writer({"event": "evaluation", "round": rnd, "accuracy": evaluations[str(rnd)]})
     return {"evaluations": evaluations, "rounds_done": rnd, "round": rnd + 1, "round_tasks": 0, "round_verified": 0}

@@ -64,7 +64,11 @@ def selfplay(
     assert summary is not None
     console.print(heldout_table(summary["heldout_accuracy"]))
     overall = summary["heldout_overall"]
-    console.print(" -> ".join(f"{'before' if r == '0' else 'round ' + r}: {v:.1%}" for r, v in sorted(overall.items(), key=lambda kv: int(kv[0]))))
+    console.print("all skills: " + " -> ".join(f"{'before' if r == '0' else 'round ' + r}: {v:.1%}" for r, v in sorted(overall.items(), key=lambda kv: int(kv[0]))))
+    if (fr := summary.get("frontier")) and fr.get("pairs"):
+        curve = " -> ".join(f"{'before' if r == '0' else 'round ' + r}: {v:.1%}" for r, v in fr["accuracy"].items())
+        console.print(f"frontier (the levels this run practised: {', '.join(fr['pairs'])}; {fr['heldout_tasks']} "
+                      f"held-out tasks): {curve}; gain {fr['gain']:+.1%} ± {fr['gain_stderr']:.1%}")
     console.print(f"{summary['rounds_completed']} rounds, {summary['tasks']} tasks, "
                   f"{summary['verified_trajectories']} verified trajectories, "
                   f"{summary['last_session']['tasks_per_second']} tasks/s through the graph")

@@ -52,8 +52,10 @@ class CuratorLLMConfig(Section):
 
 class CuratorConfig(Section):
     strategy: str = "zpd"
-    batch_size: int = Field(default=32, ge=1)
-    target_success: tuple[float, float] = (0.4, 0.8)
+    batch_size: int = Field(default=128, ge=1)
+    # Wide: the levels where the embedded student's held-out accuracy rose were at 15-25% success
+    # (chain_sum level 1, code_input levels 2-3); a 0.4-0.8 band sent the run to one-digit division (80 tasks).
+    target_success: tuple[float, float] = (0.1, 0.9)
     mastery_threshold: float = Field(default=0.8, gt=0, lt=1)
     stuck_after: int = Field(default=6, ge=1)
     llm: CuratorLLMConfig = CuratorLLMConfig()
@@ -67,13 +69,16 @@ class CuratorConfig(Section):
 
 
 class TrainingConfig(Section):
-    every_verified: int = Field(default=256, ge=1, description="train after this many verified trajectories")
-    max_tasks_per_round: int = Field(default=1024, ge=1, description="end a round after this many tasks even if few verified")
+    # Rounds of a few hundred examples moved nothing measurable on the embedded student; ~2000 verified
+    # samples on the practised levels raised their held-out accuracy (see README, "What to expect").
+    every_verified: int = Field(default=2000, ge=1, description="train after this many verified trajectories")
+    max_tasks_per_round: int = Field(default=6000, ge=1, description="end a round after this many tasks even if few verified")
     lora_r: int = Field(default=16, ge=1)
     lora_alpha: int = Field(default=32, ge=1)
     lora_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     target_modules: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-    learning_rate: float = Field(default=1e-3, gt=0)  # 3e-3 made held-out accuracy fall (12.2% -> 7.0%)
+    # 2e-4: the same gain on the practised levels as 5e-4 with less forgetting elsewhere (one round, 6.8k examples)
+    learning_rate: float = Field(default=2e-4, gt=0)
     epochs: int = Field(default=2, ge=1)
     batch_size: int = Field(default=32, ge=1)
     replay_fraction: float = Field(default=0.5, ge=0.0, le=1.0, description="share of earlier rounds' data mixed in")

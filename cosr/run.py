@@ -211,6 +211,15 @@ class SelfPlayRun:
     def summary(self) -> dict[str, Any]:
         return json.loads((self.run_dir / "summary.json").read_text())
 
+    def frontier(self) -> dict[str, Any]:
+        """Held-out accuracy on the (skill, level) pairs this run practised (cosr/frontier.py)."""
+        from cosr import frontier
+
+        levels = self.store.evaluation_levels(self.run_id)
+        if 0 not in levels:
+            return {}
+        return frontier.report(levels, frontier.practised_pairs(self.store.practice(self.run_id), levels[0]))
+
     def write_summary(self, final: dict[str, Any], seconds: float, steps: int, tasks_done: int) -> None:
         evals = self.store.evaluations(self.run_id)
         accuracy = {str(r): {s: round(c / n, 4) for s, (c, n) in per.items()} for r, per in evals.items()}
@@ -229,6 +238,7 @@ class SelfPlayRun:
             "verified_trajectories": self.store.count(self.run_id, correct=True),
             "heldout_accuracy": accuracy,
             "heldout_overall": overall,
+            "frontier": self.frontier(),
             "learning_gain": ({s: round(accuracy[last][s] - accuracy["0"][s], 4) for s in accuracy["0"]}
                               if last and "0" in accuracy else {}),
             "rounds": rounds,

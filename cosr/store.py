@@ -36,6 +36,15 @@ CREATE TABLE IF NOT EXISTS evaluations (
     adapter TEXT,
     PRIMARY KEY (run_id, round, skill)
 );
+CREATE TABLE IF NOT EXISTS evaluation_levels (
+    run_id TEXT NOT NULL,
+    round INTEGER NOT NULL,
+    skill TEXT NOT NULL,
+    level INTEGER NOT NULL,
+    correct INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    PRIMARY KEY (run_id, round, skill, level)
+);
 CREATE TABLE IF NOT EXISTS rounds (
     run_id TEXT NOT NULL,
     round INTEGER NOT NULL,
@@ -120,12 +129,32 @@ class TrajectoryStore:
         where, args = _where(run_id=run_id, correct=correct, round=round)
         return self._db.execute(f"SELECT COUNT(*) FROM trajectories{where}", args).fetchone()[0]
 
-    def record_evaluation(self, run_id: str, round: int, per_skill: dict[str, tuple[int, int]], adapter: str | None) -> None:
+    def record_evaluation(self, run_id: str, round: int, per_skill: dict[str, tuple[int, int]], adapter: str | None,
+                          per_level: dict[tuple[str, int], tuple[int, int]] | None = None) -> None:
         with self._tx() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO evaluations VALUES (?, ?, ?, ?, ?, ?)",
                 [(run_id, round, skill, c, n, adapter) for skill, (c, n) in per_skill.items()],
             )
+            db.executemany(
+                "INSERT OR REPLACE INTO evaluation_levels VALUES (?, ?, ?, ?, ?, ?)",
+                [(run_id, round, skill, lv, c, n) for (skill, lv), (c, n) in (per_level or {}).items()],
+            )
+
+    def evaluation_levels(self, run_id: str) -> dict[int, dict[tuple[str, int], tuple[int, int]]]:
+        out: dict[int, dict[tuple[str, int], tuple[int, int]]] = {}
+        for rnd, skill, lv, c, n in self._db.execute(
+            "SELECT round, skill, level, correct, total FROM evaluation_levels WHERE run_id = ? ORDER BY round",
+            (run_id,),
+        ):
+            out.setdefault(rnd, {})[(skill, lv)] = (c, n)
+        return out
+
+    def practice(self, run_id: str) -> dict[tuple[str, int], int]:
+        """Tasks handed out per (skill, level) over the run."""
+        return {(s, lv): n for s, lv, n in self._db.execute(
+            "SELECT skill, difficulty, COUNT(*) FROM trajectories WHERE run_id = ? GROUP BY skill, difficulty",
+            (run_id,))}
 
     def evaluations(self, run_id: str) -> dict[int, dict[str, tuple[int, int]]]:
         out: dict[int, dict[str, tuple[int, int]]] = {}

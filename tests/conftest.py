@@ -24,7 +24,7 @@ def tiny_student(tmp_path_factory) -> Path:
         a, b = rng.randint(0, 9), rng.randint(0, 9)
         examples.append(Example(f"What is {a} + {b}?\nAnswer:", f" {a + b}"))
     spec = EmbeddedSpec(hidden_size=64, layers=2, heads=1, intermediate_size=128, vocab_size=300,
-                        steps=40, batch_size=32, max_positions=256)
+                        steps=200, batch_size=32, max_positions=256)
     return build_embedded_student(examples, tmp_path_factory.mktemp("students") / "tiny", spec, log=lambda m: None)
 
 
@@ -39,7 +39,7 @@ def tiny_run_config(tmp_path, tiny_student, math_graph_file) -> RunConfig:
     return load_config(None, {
         "run_dir": tmp_path / "run", "seed": 3, "rounds": 2, "skills": math_graph_file,
         "student.model": str(tiny_student), "student.max_new_tokens": 6, "student.batch_size": 16,
-        "curator.batch_size": 8, "training.every_verified": 4, "training.max_tasks_per_round": 16,
+        "curator.batch_size": 8, "training.every_verified": 4, "training.max_tasks_per_round": 32,
         "training.epochs": 1, "training.batch_size": 8, "eval.per_skill": 4, "eval.levels": [1, 2],
         "sandbox.executor": "unsafe-process",
     })

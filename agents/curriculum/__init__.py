@@ -42,6 +42,16 @@ def predicted_success(m: Mastery | None, level: int) -> float:
     return (correct + PRIOR_WEIGHT * prior) / (attempts + PRIOR_WEIGHT)
 
 
+def sampled_success(m: Mastery | None, level: int, rng: random.Random) -> float:
+    """A draw from the Beta posterior behind `predicted_success` (Thompson sampling): a level judged on a
+    few unlucky attempts keeps a chance to be tried again, where the point estimate shut it out for good
+    (seen: chain_sum level 1, 0 of 7 at a true ~25%, never picked again)."""
+    ability = m.ability if m else 0.0
+    prior = 1.0 / (1.0 + math.exp(-(ability - (level - 1))))
+    correct, attempts = m.by_level.get(level, (0.0, 0.0)) if m else (0.0, 0.0)
+    return rng.betavariate(correct + PRIOR_WEIGHT * prior, attempts - correct + PRIOR_WEIGHT * (1 - prior))
+
+
 def is_mastered(m: Mastery | None, cfg: CuratorConfig) -> bool:
     """Basic competence (level 1) at the mastery threshold: enough to build on."""
     return predicted_success(m, 1) >= cfg.mastery_threshold

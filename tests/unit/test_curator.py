@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 from cosr.agents.curator import make_tasks, step_back
 from cosr.agents.curriculum import Pick, make_strategy, predicted_success
@@ -19,7 +20,7 @@ def test_zpd_never_picks_a_skill_with_unmastered_prerequisites():
     skills = SkillGraph.builtin()
     zpd = make_strategy("zpd", CuratorConfig())
     mastery = {"addition": strong("addition")}  # only addition mastered
-    picks = zpd.choose(skills, mastery, 200, random.Random(0))
+    picks = [p for batch in range(20) for p in zpd.choose(skills, mastery, 64, random.Random(batch))]
     allowed = {s for s in skills.names() if set(skills.prerequisites(s)) <= {"addition"}}
     assert {p.skill for p in picks} <= allowed
     assert "subtraction" in {p.skill for p in picks}  # its only prerequisite is mastered
@@ -60,3 +61,33 @@ def test_curator_redraws_held_out_tasks():
     banned = {t.fingerprint for t in heldout}
     assert len(tasks) == 300 and not banned & {t.fingerprint for t in tasks}
     assert all(t.provenance.strategy == "zpd" and t.provenance.reason == "test" for t in tasks)
+
+
+def test_distinct_tasks_tells_a_small_level_from_a_large_one():
+    skills = SkillGraph.builtin()
+    assert skills.distinct_tasks("addition", 1) <= 100  # there are only 100 pairs of one-digit numbers
+    assert skills.distinct_tasks("addition", 3) > 240
+
+
+def test_zpd_teaches_where_there_are_fresh_tasks_and_reviews_mastered_levels():
+    skills = SkillGraph.builtin()
+    zpd = make_strategy("zpd", CuratorConfig())
+    # subtraction: level 1 (55 distinct tasks) and level 2 (thousands) both at a coin flip
+    mastery = {"addition": Mastery(skill="addition", ability=1.0, by_level={1: (200.0, 200.0), 2: (0.0, 200.0)}),
+               "subtraction": Mastery(skill="subtraction", ability=1.0, by_level={1: (50.0, 100.0), 2: (50.0, 100.0)})}
+    picks = [p for batch in range(10) for p in zpd.choose(skills, mastery, 100, random.Random(batch))]
+    pairs = Counter((p.skill, p.level) for p in picks)
+    assert pairs[("subtraction", 2)] > 3 * pairs[("subtraction", 1)]
+    assert pairs[("addition", 2)] == 0  # far below the band
+    assert 0.04 < pairs[("addition", 1)] / len(picks) < 0.2  # review of the mastered level
+
+
+def test_zpd_tries_again_a_level_judged_on_a_few_unlucky_attempts():
+    skills = SkillGraph.builtin()
+    zpd = make_strategy("zpd", CuratorConfig())
+    unlucky = {"addition": Mastery(skill="addition", ability=4.0, by_level={1: (100.0, 100.0)}),
+               "subtraction": Mastery(skill="subtraction", ability=0.0, by_level={2: (0.0, 4.0)})}
+    hopeless = {**unlucky, "subtraction": Mastery(skill="subtraction", ability=-3.0, by_level={2: (0.0, 400.0)})}
+    tried = [sum(p.skill == "subtraction" and p.level == 2 for b in range(40) for p in zpd.choose(skills, m, 20, random.Random(b)))
+             for m in (unlucky, hopeless)]
+    assert tried[0] > 20 and tried[1] == 0

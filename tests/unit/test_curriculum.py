@@ -9,7 +9,7 @@ from collections import Counter
 from langgraph.runtime import Runtime
 
 from cosr.agents.curator import curate
-from cosr.agents.curriculum import make_strategy, predicted_success
+from cosr.agents.curriculum import Pick, make_strategy, predicted_success
 from cosr.agents.curriculum.progress import learning_progress
 from cosr.agents.diagnostician import diagnose, update_mastery
 from cosr.agents.evaluator import heldout_tasks
@@ -69,17 +69,27 @@ def test_the_diagnosis_is_kept_in_the_state_and_the_store(tiny_run_config, tmp_p
     assert len(ctx.store.diagnoses("r")) == 1  # a replayed step overwrites, never duplicates
 
 
-def test_the_stuck_rule_steps_back_and_says_so_in_the_state(tiny_run_config, tmp_path):
+def test_the_stuck_rule_steps_back_half_the_picks_and_says_so_in_the_state(tiny_run_config, tmp_path):
+    from types import SimpleNamespace
+
     cfg = tiny_run_config.model_copy(deep=True)
     cfg.curator.stuck_after = 4
     ctx = make_ctx(cfg, tmp_path)
+    # whatever the strategy picks, the Curator applies the stuck rule to it
+    ctx.strategy = SimpleNamespace(name="fixed", choose=lambda skills, mastery, n, rng: [Pick("subtraction", 1, "fixed")] * n)
     mastery = {"addition": Mastery(skill="addition", ability=4.0),
                "subtraction": Mastery(skill="subtraction", ability=-1.5, recent=(False,) * 4)}
     update = curate({"step": 1, "mastery": mastery}, Runtime(context=ctx, stream_writer=lambda e: None))
-    assert not [t for t in update["batch"] if t.skill == "subtraction"]  # level 1 already: back to its prerequisite
+    skills = Counter(t.skill for t in update["batch"])
+    # level 1 already: back to its prerequisite, for half the picks; the other half keep probing the
+    # skill, so it can come unstuck (moving all of them locked a skill out for the rest of a run)
+    assert skills["addition"] == skills["subtraction"] == cfg.curator.batch_size // 2
     assert "stuck on subtraction" in update["curator_note"]
     assert any("stuck on subtraction" in s for s in update["curator_log"]["stepped_back"])
-    assert any(t.skill == "addition" and "prerequisite" in t.provenance.reason for t in update["batch"])
+    assert all("prerequisite" in t.provenance.reason for t in update["batch"] if t.skill == "addition")
+    mastery["subtraction"] = Mastery(skill="subtraction", ability=-1.5, recent=(False,) * 3 + (True,))
+    unstuck = curate({"step": 2, "mastery": mastery}, Runtime(context=ctx, stream_writer=lambda e: None))
+    assert {t.skill for t in unstuck["batch"]} == {"subtraction"} and "stuck" not in unstuck["curator_note"]
 
 
 def test_progress_plays_where_accuracy_changes_and_reviews_mastered_skills():

@@ -61,3 +61,22 @@ def test_queries_by_round_and_export(tmp_path):
     assert store.evaluations("run") == {0: {"addition": (4, 4)}}
     store.record_round("run", 1, {"examples": 5})
     assert store.rounds("run") == {1: {"examples": 5}}
+
+
+def test_per_level_evaluations_and_the_frontier_they_give(tmp_path):
+    from cosr import frontier
+
+    store = TrajectoryStore(tmp_path / "s.sqlite")
+    before = {("addition", 1): (45, 48), ("addition", 2): (10, 48), ("gcd", 2): (20, 48)}
+    after = {("addition", 1): (46, 48), ("addition", 2): (22, 48), ("gcd", 2): (18, 48)}
+    for rnd, ev in ((0, before), (1, after)):
+        store.record_evaluation("r", rnd, {"addition": (0, 0)}, None, per_level=ev)
+    levels = store.evaluation_levels("r")
+    assert levels == {0: before, 1: after}
+    # practised: addition@L2 and gcd@L2 (addition@L1 is practised too, but mastered before the run)
+    pairs = frontier.practised_pairs({("addition", 1): 50, ("addition", 2): 400, ("gcd", 2): 300, ("lcm", 1): 5},
+                                     levels[0])
+    assert pairs == [("addition", 2), ("gcd", 2)]
+    rep = frontier.report(levels, pairs)
+    assert rep["accuracy"] == {"0": round(30 / 96, 4), "1": round(40 / 96, 4)}
+    assert rep["gain"] == round(10 / 96, 4) and 0.05 < rep["gain_stderr"] < 0.1

@@ -1,0 +1,49 @@
+"""Held-out accuracy where the teaching happened: pooled over (skill, level) pairs, before and after.
+
+A skill's mean over levels 1-3 hides what a run taught (one level rises while the others, untouched,
+stay or drift), so the frontier is read per (skill, level) pair:
+- in a self-play run, the pairs the Curator practised (`share` of the run's tasks or more) that the
+  student had not already mastered before the run (held-out accuracy below `mastered`);
+- in `cosr compare`, where every strategy must be judged on the same pairs, the pairs whose baseline
+  accuracy lies in a band (see compare.py).
+Accuracy is pooled over the pairs' held-out tasks, with its binomial standard error.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+Pair = tuple[str, int]
+
+
+def pooled(evals: dict[Pair, tuple[int, int]], pairs: list[Pair]) -> tuple[float, float, int]:
+    """(accuracy, standard error, tasks) over the pairs' held-out tasks."""
+    c = sum(evals[p][0] for p in pairs if p in evals)
+    n = sum(evals[p][1] for p in pairs if p in evals)
+    if not n:
+        return 0.0, 0.0, 0
+    acc = c / n
+    return acc, math.sqrt(acc * (1 - acc) / n), n
+
+
+def practised_pairs(practice: dict[Pair, int], baseline: dict[Pair, tuple[int, int]], *,
+                    share: float = 0.05, mastered: float = 0.9) -> list[Pair]:
+    total = sum(practice.values()) or 1
+    return sorted(p for p, n in practice.items()
+                  if n / total >= share and p in baseline and baseline[p][0] < mastered * baseline[p][1])
+
+
+def report(levels: dict[int, dict[Pair, tuple[int, int]]], pairs: list[Pair]) -> dict[str, Any]:
+    """Pooled accuracy over `pairs` at every evaluated round, and the gain from round 0 to the last."""
+    curve = {str(r): pooled(ev, pairs) for r, ev in sorted(levels.items())}
+    first, last = (curve[min(curve, key=int)], curve[max(curve, key=int)]) if curve else ((0, 0, 0), (0, 0, 0))
+    return {
+        "pairs": [f"{s}@L{lv}" for s, lv in pairs],
+        "heldout_tasks": first[2],
+        "accuracy": {r: round(a, 4) for r, (a, _, _) in curve.items()},
+        "stderr": {r: round(e, 4) for r, (_, e, _) in curve.items()},
+        "gain": round(last[0] - first[0], 4),
+        # the gain's standard error, the two evaluations taken as independent samples
+        "gain_stderr": round(math.hypot(first[1], last[1]), 4),
+    }
