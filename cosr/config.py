@@ -57,7 +57,9 @@ class CuratorConfig(Section):
     # (chain_sum level 1, code_input levels 2-3); a 0.4-0.8 band sent the run to one-digit division (80 tasks).
     target_success: tuple[float, float] = (0.1, 0.9)
     mastery_threshold: float = Field(default=0.8, gt=0, lt=1)
-    stuck_after: int = Field(default=6, ge=1)
+    # 12, the Diagnostician's whole recent window: zpd teaches pairs at 15-25% success, where 6 failures
+    # in a row come by chance a third of the time (0.83^6) and 12 one time in ten.
+    stuck_after: int = Field(default=12, ge=1, le=12)
     llm: CuratorLLMConfig = CuratorLLMConfig()
 
     @model_validator(mode="after")
