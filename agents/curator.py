@@ -48,17 +48,40 @@ def step_back_half(picks: list[Pick], skills, mastery: dict[str, Mastery], stuck
     return out
 
 
-def make_tasks(picks: list[Pick], ctx: Context, rng: random.Random, strategy: str) -> list[Task]:
+def make_tasks(picks: list[Pick], ctx: Context, rng: random.Random, strategy: str,
+               seen: set[str] | None = None) -> list[Task]:
+    """One task per pick, never a held-out one and, while the level has fresh ones, none this run has
+    already handed out (`seen`, updated): repeats teach by heart. code_input level 2 holds ~1000
+    tasks; a run drew it 5200 times, its success on training tasks rose 0.17 -> 0.23 while its held-out
+    accuracy fell 14 -> 12 of 48."""
     banned = {t.fingerprint for t in ctx.heldout}
+    seen = set() if seen is None else seen
     tasks = []
     for pick in picks:
+        chosen = repeat = None
         for _ in range(MAX_REDRAWS):
             task = ctx.skills.make_task(pick.skill, pick.level, rng.randrange(2**31),
                                         provenance=Provenance(strategy=strategy, reason=pick.reason))
-            if task.fingerprint not in banned:
-                tasks.append(task)
+            if task.fingerprint in banned:
+                continue
+            if task.fingerprint not in seen:
+                chosen = task
                 break
+            repeat = repeat or task
+        chosen = chosen or repeat  # a level used up: a repeat rather than nothing
+        if chosen is not None:
+            tasks.append(chosen)
+            seen.add(chosen.fingerprint)
     return tasks
+
+
+def handed_out(ctx: Context, step: int) -> set[str]:
+    """Fingerprints of the tasks this run handed out before this step. Rebuilt from the store after a
+    restart, so a step replayed after a crash sees what the original saw and picks the same tasks."""
+    cached = ctx.extras.get("handed_out")
+    if cached is None or cached[0] != step:
+        cached = (step, ctx.store.fingerprints(ctx.run_id, max_step=step))
+    return cached[1]
 
 
 def curate(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -66,17 +89,21 @@ def curate(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     cfg = ctx.config.curator
     mastery = state.get("mastery") or {}
     # Seeded by run seed and step: a replayed step after a crash picks the very same tasks.
-    rng = random.Random(f"{ctx.config.seed}:{state.get('step', 0)}")
+    step = state.get("step", 0)
+    rng = random.Random(f"{ctx.config.seed}:{step}")
+    seen = handed_out(ctx, step)
     picks = ctx.strategy.choose(ctx.skills, mastery, cfg.batch_size, rng)
     picks = step_back_half(picks, ctx.skills, mastery, cfg.stuck_after)
     stepped = sorted({p.reason for p in picks if p.reason.startswith("stuck")})
     log: dict[str, Any] = {"stepped_back": stepped}
     if writes_tasks(ctx.strategy):
-        written = ctx.strategy.write_tasks(picks, ctx, rng, state.get("step", 0))
-        tasks = written.tasks + make_tasks(written.leftover, ctx, rng, ctx.strategy.name)
+        written = ctx.strategy.write_tasks(picks, ctx, rng, step)
+        tasks = written.tasks + make_tasks(written.leftover, ctx, rng, ctx.strategy.name, seen)
         log.update(written=len(written.tasks), rejected=written.rejected, notes=written.notes)
     else:
-        tasks = make_tasks(picks, ctx, rng, ctx.strategy.name)
+        tasks = make_tasks(picks, ctx, rng, ctx.strategy.name, seen)
+    seen.update(t.fingerprint for t in tasks)
+    ctx.extras["handed_out"] = (step + 1, seen)
     counts: dict[str, int] = {}
     for t in tasks:
         counts[f"{t.skill}@L{t.difficulty}"] = counts.get(f"{t.skill}@L{t.difficulty}", 0) + 1

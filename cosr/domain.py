@@ -101,7 +101,11 @@ class Task(Frozen):
     @property
     def fingerprint(self) -> str:
         """Identity of the problem itself, whoever made it: used to keep held-out tasks out of training."""
-        return hashlib.sha256(f"{self.skill}\n{self.prompt}".encode()).hexdigest()[:16]
+        return fingerprint(self.skill, self.prompt)
+
+
+def fingerprint(skill: str, prompt: str) -> str:
+    return hashlib.sha256(f"{skill}\n{prompt}".encode()).hexdigest()[:16]
 
 
 def now() -> datetime:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from cosr.domain import Trajectory
+from cosr.domain import Trajectory, fingerprint
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS trajectories (
@@ -124,6 +124,12 @@ class TrajectoryStore:
         where, args = _where(run_id=run_id, correct=correct, round=round, max_round=max_round)
         rows = self._db.execute(f"SELECT body FROM trajectories{where} ORDER BY step, id", args).fetchall()
         return [Trajectory.model_validate_json(r[0]) for r in rows]
+
+    def fingerprints(self, run_id: str, *, max_step: int) -> set[str]:
+        """Fingerprints of the tasks handed out up to and including `max_step`."""
+        return {fingerprint(skill, prompt) for skill, prompt in self._db.execute(
+            "SELECT skill, json_extract(body, '$.task.prompt') FROM trajectories WHERE run_id = ? AND step <= ?",
+            (run_id, max_step))}
 
     def count(self, run_id: str | None = None, *, correct: bool | None = None, round: int | None = None) -> int:
         where, args = _where(run_id=run_id, correct=correct, round=round)

@@ -63,6 +63,20 @@ def test_curator_redraws_held_out_tasks():
     assert all(t.provenance.strategy == "zpd" and t.provenance.reason == "test" for t in tasks)
 
 
+def test_the_curator_hands_out_fresh_tasks_until_a_level_is_used_up():
+    from types import SimpleNamespace
+
+    skills = SkillGraph.builtin()
+    ctx = SimpleNamespace(skills=skills, heldout=[])
+    seen: set[str] = set()
+    first = make_tasks([Pick("addition", 2, "test")] * 200, ctx, random.Random(1), "zpd", seen)
+    again = make_tasks([Pick("addition", 2, "test")] * 200, ctx, random.Random(2), "zpd", seen)
+    assert len({t.fingerprint for t in first + again}) == 400  # the next step: no repeat
+    small = make_tasks([Pick("addition", 1, "test")] * 150, ctx, random.Random(2), "zpd", set())
+    assert len(small) == 150  # one-digit addition has 100 tasks: repeats once they are used up
+    assert len({t.fingerprint for t in small[:80]}) == 80 and len({t.fingerprint for t in small}) <= 100
+
+
 def test_distinct_tasks_tells_a_small_level_from_a_large_one():
     skills = SkillGraph.builtin()
     assert skills.distinct_tasks("addition", 1) <= 100  # there are only 100 pairs of one-digit numbers
