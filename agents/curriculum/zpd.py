@@ -5,6 +5,9 @@ solved), with a small share of review of mastered levels against forgetting.
 Pairs, not skills then levels: choosing a skill first spent most of a run on the mastered level 1 of
 the root skills, whose level 2 was far out of reach (addition: 98% -> 0%), so their nearest-to-band
 level was the one already known (seen in a 7552-task run: 3/4 of the tasks at 98% success).
+
+Per batch: the band is judged on one Thompson draw per pair (`sampled_success`), and of the pairs in
+it the FOCUS with the most to teach (p(1-p), scaled down for small task spaces) share the batch.
 """
 
 from __future__ import annotations
