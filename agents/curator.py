@@ -98,12 +98,12 @@ def curate(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     log: dict[str, Any] = {"stepped_back": stepped}
     if writes_tasks(ctx.strategy):
         written = ctx.strategy.write_tasks(picks, ctx, rng, step)
+        seen.update(t.fingerprint for t in written.tasks)
         tasks = written.tasks + make_tasks(written.leftover, ctx, rng, ctx.strategy.name, seen)
         log.update(written=len(written.tasks), rejected=written.rejected, notes=written.notes)
     else:
         tasks = make_tasks(picks, ctx, rng, ctx.strategy.name, seen)
-    seen.update(t.fingerprint for t in tasks)
-    ctx.extras["handed_out"] = (step + 1, seen)
+    ctx.extras["handed_out"] = (step + 1, seen)  # make_tasks added this step's tasks
     counts: dict[str, int] = {}
     for t in tasks:
         counts[f"{t.skill}@L{t.difficulty}"] = counts.get(f"{t.skill}@L{t.difficulty}", 0) + 1

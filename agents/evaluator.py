@@ -26,8 +26,8 @@ def heldout_tasks(skills, cfg: EvalConfig) -> list[Task]:
 
 
 def evaluate_student(student, tasks: list[Task], student_cfg: StudentConfig, executor, *, k: int = 1,
-                     temperature: float | None = None, by_level: bool = False) -> dict:
-    """(solved, total) per skill, or per (skill, level) with `by_level`. k=1: one attempt each, greedy by default (student.eval_temperature);
+                     temperature: float | None = None) -> dict[tuple[str, int], tuple[int, int]]:
+    """(solved, total) per (skill, level); `per_skill` sums the levels. k=1: one attempt each, greedy by default (student.eval_temperature);
     k>1: pass@k, k samples each at `temperature`, a task solved if any sample is verified correct."""
     temp = student_cfg.eval_temperature if temperature is None else temperature
     solved = [False] * len(tasks)
@@ -36,11 +36,10 @@ def evaluate_student(student, tasks: list[Task], student_cfg: StudentConfig, exe
         extracted = [extract_answer(g.text, t.answer_format) for t, g in zip(tasks, outs, strict=True)]
         verdicts = verify_batch(tasks, [e.answer for e in extracted], executor, notes=[e.note for e in extracted])
         solved = [s or v.correct for s, v in zip(solved, verdicts, strict=True)]
-    out: dict = {}
+    out: dict[tuple[str, int], tuple[int, int]] = {}
     for t, ok in zip(tasks, solved, strict=True):
-        key = (t.skill, t.difficulty) if by_level else t.skill
-        c, n = out.get(key, (0, 0))
-        out[key] = (c + ok, n + 1)
+        c, n = out.get((t.skill, t.difficulty), (0, 0))
+        out[(t.skill, t.difficulty)] = (c + ok, n + 1)
     return out
 
 
@@ -56,7 +55,7 @@ def evaluate(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     evaluations = dict(state.get("evaluations") or {})
     rnd = 0 if not evaluations else state["round"]
-    per_level = evaluate_student(ctx.student, ctx.heldout, ctx.config.student, ctx.executor, by_level=True)
+    per_level = evaluate_student(ctx.student, ctx.heldout, ctx.config.student, ctx.executor)
     skills = per_skill(per_level)
     ctx.store.record_evaluation(ctx.run_id, rnd, skills, ctx.student.adapter_version, per_level=per_level)
     evaluations[str(rnd)] = {s: round(c / n, 4) for s, (c, n) in skills.items()}

@@ -94,7 +94,7 @@ def _student_folder(cfg: RunConfig, log: Callable[[str], None]) -> Path:
 def evaluate_heldout(cfg: RunConfig, *, adapter: Path | None = None, k: int = 1, temperature: float | None = None,
                      log: Callable[[str], None] = print) -> dict[str, tuple[int, int]]:
     """Held-out (solved, total) per skill for the configured student, optionally with an adapter on top."""
-    from cosr.agents.evaluator import evaluate_student, heldout_tasks
+    from cosr.agents.evaluator import evaluate_student, heldout_tasks, per_skill
     from cosr.training.backends import make_student
 
     skills = load_skills(cfg)
@@ -103,8 +103,8 @@ def evaluate_heldout(cfg: RunConfig, *, adapter: Path | None = None, k: int = 1,
         student.load_adapter(adapter, adapter.name)
     executor = executor_for(skills, cfg)
     try:
-        return evaluate_student(student, heldout_tasks(skills, cfg.eval), cfg.student, executor, k=k,
-                                temperature=temperature)
+        return per_skill(evaluate_student(student, heldout_tasks(skills, cfg.eval), cfg.student, executor, k=k,
+                                          temperature=temperature))
     finally:
         if executor is not None:
             executor.close()

@@ -33,23 +33,27 @@ class Pick:
 PRIOR_WEIGHT = 4.0  # how many observations the ability model's prediction counts for at one level
 
 
-def predicted_success(m: Mastery | None, level: int) -> float:
-    """The Diagnostician's prediction: the level's own recency-weighted record, shrunk towards the
-    ability-vs-difficulty model (sigmoid(ability - (level - 1))), which alone speaks for unseen levels."""
+def _posterior(m: Mastery | None, level: int) -> tuple[float, float]:
+    """Beta(alpha, beta) over success at `level`: the level's own recency-weighted record plus PRIOR_WEIGHT
+    pseudo-observations of the ability-vs-difficulty model, sigmoid(ability - (level - 1))."""
     ability = m.ability if m else 0.0
     prior = 1.0 / (1.0 + math.exp(-(ability - (level - 1))))
     correct, attempts = m.by_level.get(level, (0.0, 0.0)) if m else (0.0, 0.0)
-    return (correct + PRIOR_WEIGHT * prior) / (attempts + PRIOR_WEIGHT)
+    return correct + PRIOR_WEIGHT * prior, attempts - correct + PRIOR_WEIGHT * (1 - prior)
+
+
+def predicted_success(m: Mastery | None, level: int) -> float:
+    """The Diagnostician's prediction: the level's own record shrunk towards the ability model, which
+    alone speaks for unseen levels (the mean of `_posterior`)."""
+    alpha, beta = _posterior(m, level)
+    return alpha / (alpha + beta)
 
 
 def sampled_success(m: Mastery | None, level: int, rng: random.Random) -> float:
     """A draw from the Beta posterior behind `predicted_success` (Thompson sampling): a level judged on a
     few unlucky attempts keeps a chance to be tried again, where the point estimate shut it out for good
     (seen: chain_sum level 1, 0 of 7 at a true ~25%, never picked again)."""
-    ability = m.ability if m else 0.0
-    prior = 1.0 / (1.0 + math.exp(-(ability - (level - 1))))
-    correct, attempts = m.by_level.get(level, (0.0, 0.0)) if m else (0.0, 0.0)
-    return rng.betavariate(correct + PRIOR_WEIGHT * prior, attempts - correct + PRIOR_WEIGHT * (1 - prior))
+    return rng.betavariate(*_posterior(m, level))
 
 
 def is_mastered(m: Mastery | None, cfg: CuratorConfig) -> bool:
