@@ -27,7 +27,7 @@ from cosr.domain import Mastery, Task, Verdict
 from cosr.graphs.context import Context
 from cosr.graphs.state import SelfPlayState
 
-RECENT = 12  # verdicts kept per skill for the stuck rule and recent accuracy
+RECENT = 12  # tasks kept per skill for the stuck rule and recent accuracy
 LEVEL_DECAY = 0.9  # per update (one batch): the per-level record follows a student who is learning
 
 
@@ -35,9 +35,12 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
-def update_mastery(m: Mastery, results: list[tuple[int, bool]], threshold: float, levels: int) -> Mastery:
-    """Elo update of the ability from (level, correct) results (the step shrinks as evidence
-    accumulates), and the per-level record, older evidence decaying by LEVEL_DECAY per update."""
+def update_mastery(m: Mastery, results: list[tuple[int, float]], threshold: float, levels: int) -> Mastery:
+    """Elo update of the ability from (level, score) results, one per task, the score being the share
+    of its samples verified correct (Elo takes fractional outcomes; k samples of one task are one
+    observation, not k independent ones). The step shrinks as evidence accumulates; the per-level
+    record's older evidence decays by LEVEL_DECAY per update. `recent` keeps, per task, whether any
+    sample was verified: the stuck rule asks whether the student still yields anything to learn from."""
     ability = m.ability
     for i, (level, correct) in enumerate(results):
         k = max(0.15, 1.2 / math.sqrt(1 + (m.attempts + i) / 4))
@@ -53,7 +56,7 @@ def update_mastery(m: Mastery, results: list[tuple[int, bool]], threshold: float
         "p_mastery": predicted_success(updated, frontier),
         "attempts": m.attempts + len(results),
         "correct": m.correct + sum(c for _, c in results),
-        "recent": (m.recent + tuple(c for _, c in results))[-RECENT:],
+        "recent": (m.recent + tuple(c > 0 for _, c in results))[-RECENT:],
     })
 
 
@@ -94,16 +97,21 @@ def diagnose(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     mastery = dict(state.get("mastery") or {s: Mastery(skill=s) for s in ctx.skills.names()})
     for name in ctx.skills.names():
         mastery.setdefault(name, Mastery(skill=name))
-    by_skill: dict[str, list[tuple[int, bool]]] = {}
+    by_skill: dict[str, list[tuple[int, float]]] = {}
     diagnosis = state.get("diagnosis") or {"failures": {}, "mistakes": {}}
     failures = Counter(diagnosis["failures"])
     mistakes = {k: Counter(v) for k, v in diagnosis["mistakes"].items()}
-    answers = {a.task_id: a.adapted_answer for a in state.get("attempts") or []}
-    for task, verdict in zip(state.get("batch") or [], state.get("verdicts") or [], strict=False):
-        by_skill.setdefault(task.skill, []).append((task.difficulty, verdict.correct))
-        if (cat := mistake_category(task, answers.get(task.id), verdict)) is not None:
+    tasks = {t.id: t for t in state.get("batch") or []}
+    samples: dict[str, list[bool]] = {}  # task id -> its samples' verdicts
+    for a, verdict in zip(state.get("attempts") or [], state.get("verdicts") or [], strict=False):
+        task = tasks[a.task_id]
+        samples.setdefault(task.id, []).append(verdict.correct)
+        if (cat := mistake_category(task, a.adapted_answer, verdict)) is not None:
             failures[task.skill] += 1
             mistakes.setdefault(task.skill, Counter())[cat] += 1
+    for task_id, verdicts in samples.items():
+        task = tasks[task_id]
+        by_skill.setdefault(task.skill, []).append((task.difficulty, sum(verdicts) / len(verdicts)))
     threshold = ctx.config.curator.mastery_threshold
     for skill, results in by_skill.items():
         mastery[skill] = update_mastery(mastery[skill], results, threshold, ctx.skills[skill].levels)

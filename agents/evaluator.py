@@ -26,8 +26,8 @@ def heldout_tasks(skills, cfg: EvalConfig) -> list[Task]:
 
 
 def evaluate_student(student, tasks: list[Task], student_cfg: StudentConfig, executor, *, k: int = 1,
-                     temperature: float | None = None) -> dict[tuple[str, int], tuple[int, int]]:
-    """(solved, total) per (skill, level); `per_skill` sums the levels. k=1: one attempt each, greedy by default (student.eval_temperature);
+                     temperature: float | None = None) -> list[bool]:
+    """Whether each task was solved. k=1: one attempt each, greedy by default (student.eval_temperature);
     k>1: pass@k, k samples each at `temperature`, a task solved if any sample is verified correct."""
     temp = student_cfg.eval_temperature if temperature is None else temperature
     solved = [False] * len(tasks)
@@ -36,6 +36,11 @@ def evaluate_student(student, tasks: list[Task], student_cfg: StudentConfig, exe
         extracted = [extract_answer(g.text, t.answer_format) for t, g in zip(tasks, outs, strict=True)]
         verdicts = verify_batch(tasks, [e.answer for e in extracted], executor, notes=[e.note for e in extracted])
         solved = [s or v.correct for s, v in zip(solved, verdicts, strict=True)]
+    return solved
+
+
+def per_level(tasks: list[Task], solved: list[bool]) -> dict[tuple[str, int], tuple[int, int]]:
+    """(solved, total) per (skill, level)."""
     out: dict[tuple[str, int], tuple[int, int]] = {}
     for t, ok in zip(tasks, solved, strict=True):
         c, n = out.get((t.skill, t.difficulty), (0, 0))
@@ -55,9 +60,12 @@ def evaluate(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     evaluations = dict(state.get("evaluations") or {})
     rnd = 0 if not evaluations else state["round"]
-    per_level = evaluate_student(ctx.student, ctx.heldout, ctx.config.student, ctx.executor)
-    skills = per_skill(per_level)
-    ctx.store.record_evaluation(ctx.run_id, rnd, skills, ctx.student.adapter_version, per_level=per_level)
+    solved = evaluate_student(ctx.student, ctx.heldout, ctx.config.student, ctx.executor)
+    levels = per_level(ctx.heldout, solved)
+    skills = per_skill(levels)
+    # Each task's outcome too: the held-out tasks are the same at every round, so gains are read paired.
+    ctx.store.record_evaluation(ctx.run_id, rnd, skills, ctx.student.adapter_version, per_level=levels,
+                                per_task=[(t.id, t.skill, t.difficulty, ok) for t, ok in zip(ctx.heldout, solved, strict=True)])
     evaluations[str(rnd)] = {s: round(c / n, 4) for s, (c, n) in skills.items()}
     runtime.stream_writer({"event": "evaluation", "round": rnd, "accuracy": evaluations[str(rnd)]})
     return {"evaluations": evaluations, "rounds_done": rnd, "round": rnd + 1, "round_tasks": 0, "round_verified": 0}

@@ -1,4 +1,4 @@
-"""Record node: every task, attempt and verdict is written to the store before the graph moves on.
+"""Record node: every attempt, with its task and verdict, is written to the store before the graph moves on.
 
 Ids come from the checkpointed state (run, step, task), so a step replayed after a crash inserts
 nothing twice."""
@@ -22,14 +22,16 @@ def trajectory_id(run_id: str, step: int, index: int, task_id: str, tries: int =
 def record(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     step, rnd = state["step"], state["round"]
+    tasks = {t.id: t for t in state["batch"]}
     items = [
-        Trajectory(id=trajectory_id(ctx.run_id, step, i, task.id, state.get("tries", 0)), run_id=ctx.run_id,
-                   round=rnd, step=step, task=task, attempt=a, verdict=v)
-        for i, (task, a, v) in enumerate(zip(state["batch"], state["attempts"], state["verdicts"], strict=True))
+        Trajectory(id=trajectory_id(ctx.run_id, step, i, a.task_id, state.get("tries", 0)), run_id=ctx.run_id,
+                   round=rnd, step=step, task=tasks[a.task_id], attempt=a, verdict=v)
+        for i, (a, v) in enumerate(zip(state["attempts"], state["verdicts"], strict=True))
     ]
     ctx.store.add_trajectories(items)
-    verified = sum(v.correct for v in state["verdicts"])
-    runtime.stream_writer({"event": "batch", "round": rnd, "step": step, "tasks": len(items), "verified": verified,
+    # Verified: distinct correct (task, output) pairs, what a round can train on (repeats teach nothing new).
+    verified = len({(t.task.id, t.attempt.raw_output) for t in items if t.verdict.correct})
+    runtime.stream_writer({"event": "batch", "round": rnd, "step": step, "tasks": len(tasks), "verified": verified,
                            "note": state.get("curator_note", "")})
-    return {"round_tasks": state.get("round_tasks", 0) + len(items),
+    return {"round_tasks": state.get("round_tasks", 0) + len(tasks),
             "round_verified": state.get("round_verified", 0) + verified}

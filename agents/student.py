@@ -1,4 +1,5 @@
-"""Student node: the student attempts the whole batch in one call to its backend."""
+"""Student node: the student attempts the whole batch in one call to its backend, `samples_per_task`
+samples of each task (attempts come task by task, each keyed by its task's id)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from cosr.graphs.state import SelfPlayState
 def attempt(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     cfg = ctx.config.student
-    batch = state["batch"]
+    batch = [t for t in state["batch"] for _ in range(cfg.samples_per_task)]
     outputs = ctx.student.generate([t.prompt for t in batch], temperature=cfg.temperature,
                                    max_new_tokens=cfg.max_new_tokens)
     return {"attempts": [

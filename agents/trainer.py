@@ -23,14 +23,29 @@ def training_examples(ctx: Context, rnd: int) -> list[tuple[Example, str]]:
     strategy that made its task (teacher attribution)."""
     cfg = ctx.config.training
     rng = random.Random(f"{ctx.config.seed}:train:{rnd}")
-    fresh = ctx.store.trajectories(ctx.run_id, correct=True, round=rnd)
+    fresh = distinct(ctx.store.trajectories(ctx.run_id, correct=True, round=rnd))
     failed = ctx.store.trajectories(ctx.run_id, correct=False, round=rnd)
+    if cfg.drop_unanimous:
+        missed = {t.task.id for t in failed}
+        fresh = [t for t in fresh if t.task.id in missed]
     demos = rng.sample(failed, min(len(failed), int(len(fresh) * cfg.demonstrations_ratio)))
-    older = ctx.store.trajectories(ctx.run_id, correct=True, max_round=rnd - 1)
+    older = distinct(ctx.store.trajectories(ctx.run_id, correct=True, max_round=rnd - 1))
     n_replay = min(len(older), int(len(fresh) * cfg.replay_fraction / max(1e-9, 1 - cfg.replay_fraction)))
     replay = rng.sample(older, n_replay)
     return ([(own_attempt(ctx, t), t.task.provenance.strategy) for t in fresh + replay]
             + [(demonstration(ctx, t), t.task.provenance.strategy) for t in demos])
+
+
+def distinct(trajectories: list[Trajectory]) -> list[Trajectory]:
+    """One of each (task, output): the samples of a task the student answers the same way every time
+    would otherwise weigh k times what a task it solved once does."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for t in trajectories:
+        if (key := (t.task.id, t.attempt.raw_output)) not in seen:
+            seen.add(key)
+            out.append(t)
+    return out
 
 
 def own_attempt(ctx: Context, t: Trajectory) -> Example:

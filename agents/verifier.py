@@ -1,4 +1,4 @@
-"""Verifier node: deterministic verdicts for the batch (math symbolically, code in the sandbox)."""
+"""Verifier node: deterministic verdicts for the batch's attempts (math symbolically, code in the sandbox)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from cosr.graphs.state import SelfPlayState
 
 def verify(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     attempts = state["attempts"]
-    verdicts = verify_batch(state["batch"], [a.adapted_answer for a in attempts], runtime.context.executor,
-                            notes=[a.adapter_note for a in attempts])
+    tasks = {t.id: t for t in state["batch"]}
+    verdicts = verify_batch([tasks[a.task_id] for a in attempts], [a.adapted_answer for a in attempts],
+                            runtime.context.executor, notes=[a.adapter_note for a in attempts])
     return {"verdicts": verdicts}

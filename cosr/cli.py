@@ -68,9 +68,9 @@ def selfplay(
     if (fr := summary.get("frontier")) and fr.get("pairs"):
         curve = " -> ".join(f"{'before' if r == '0' else 'round ' + r}: {v:.1%}" for r, v in fr["accuracy"].items())
         console.print(f"frontier (the levels this run practised: {', '.join(fr['pairs'])}; {fr['heldout_tasks']} "
-                      f"held-out tasks): {curve}; gain {fr['gain']:+.1%} ± {fr['gain_stderr']:.1%}")
-    console.print(f"{summary['rounds_completed']} rounds, {summary['tasks']} tasks, "
-                  f"{summary['verified_trajectories']} verified trajectories, "
+                      f"held-out tasks): {curve}; gain {fr['gain']:+.1%} ± {fr['gain_stderr']:.1%} ({fr.get('gain_stderr_kind', 'independent')} s.e.)")
+    console.print(f"{summary['rounds_completed']} rounds, {summary['tasks']} tasks ({summary['tasks_solved']} solved), "
+                  f"{summary['attempts']} attempts, {summary['verified_trajectories']} verified trajectories, "
                   f"{summary['last_session']['tasks_per_second']} tasks/s through the graph")
     console.print(f"run files: [bold]{summary['run_dir']}[/] (summary.json, store.sqlite, checkpoints.sqlite, adapters/)")
 

@@ -27,29 +27,40 @@ def _pm(pair: tuple[float, float] | None, pct: bool = True) -> str:
     return f"{m:.1%} ± {sd:.1%}" if pct else f"{m:.0f} ± {sd:.0f}"
 
 
-def leaderboard(agg: list[dict], spec) -> Table:
-    t = Table(title=f"curricula compared: tasks to {spec.milestone:.0%} held-out on the frontier skills "
-                    f"(baseline in {spec.frontier[0]:.0%}-{spec.frontier[1]:.0%}); mean ± sd over seeds")
-    for col in ("strategy", "seeds", "tasks to milestone", "reached", "frontier acc", "held-out acc", "learning gain",
-                "correct / tasks"):
+def leaderboard(agg: list[dict], spec, target: float) -> Table:
+    goal = f"+{spec.milestone:.0%} ({target:.0%})" if spec.milestone_gain else f"{target:.0%}"
+    t = Table(title=f"curricula compared: tasks to {goal} held-out on the frontier levels (baseline in "
+                    f"{spec.frontier[0]:.0%}-{spec.frontier[1]:.0%}); mean ± sd over seeds")
+    for col in ("strategy", "seeds", "tasks to milestone", "reached", "frontier acc", "frontier gain", "held-out acc",
+                "learning gain", "solved / tasks"):
         t.add_column(col, justify="left" if col == "strategy" else "right")
     for a in agg:
         t.add_row(a["strategy"], str(a["seeds"]), _pm(a["tasks_to_milestone"], pct=False), f"{a['reached']}/{a['seeds']}",
-                  _pm(a["frontier_accuracy"]), _pm(a["heldout_accuracy"]), _pm(a["learning_gain"]),
-                  f"{a['verified_correct'][0]:.0f} / {a['verified_tasks'][0]:.0f}")
+                  _pm(a["frontier_accuracy"]), _pm(a["frontier_gain"]), _pm(a["heldout_accuracy"]),
+                  _pm(a["learning_gain"]), f"{a['verified_correct'][0]:.0f} / {a['verified_tasks'][0]:.0f}")
     return t
 
 
 def per_skill_table(agg: list[dict], before: dict[str, float], frontier: list[str]) -> Table:
-    t = Table(title="held-out accuracy per skill at the end (mean over seeds); * = frontier skill")
+    t = Table(title="held-out accuracy per skill at the end (mean over seeds); * = has a frontier level")
     t.add_column("skill")
     t.add_column("before", justify="right")
     for a in agg:
         t.add_column(a["strategy"], justify="right")
+    marked = {p.split("@")[0] for p in frontier}
     for skill in sorted(before):
-        t.add_row(skill + (" *" if skill in frontier else ""), f"{before[skill]:.0%}",
+        t.add_row(skill + (" *" if skill in marked else ""), f"{before[skill]:.0%}",
                   *[f"{a['final_accuracy'][skill]:.0%}" for a in agg])
     return t
+
+
+def parse_milestone(text: str) -> tuple[float, bool]:
+    """"0.8": an accuracy to reach; "+0.05": a gain over the baseline. Returns (value, is_gain)."""
+    gain = text.strip().startswith("+")
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise ValueError(f"milestone must be within 0..1 (or +0..+1 for a gain), got {text}")
+    return value, gain
 
 
 def compare_command(
@@ -57,8 +68,9 @@ def compare_command(
     seeds: Annotated[int, typer.Option(help="seeds per strategy (0..N-1)", min=1)] = 3,
     rounds: Annotated[int, typer.Option(help="LoRA rounds per run", min=1)] = 6,
     tasks_per_round: Annotated[int, typer.Option(help="tasks per round, the same budget for every run", min=1)] = 128,
-    milestone: Annotated[float, typer.Option(help="held-out accuracy to reach on the frontier skills", min=0, max=1)] = 0.8,
-    frontier: Annotated[str, typer.Option(help="baseline accuracy band LOW,HIGH that makes a skill a frontier skill")] = "0.2,0.8",
+    milestone: Annotated[str, typer.Option(help="held-out accuracy to reach on the frontier levels (0.8), or a gain over "
+                                                "their baseline (+0.05)")] = "+0.05",
+    frontier: Annotated[str, typer.Option(help="baseline accuracy band LOW,HIGH that makes a (skill, level) a frontier level")] = "0.1,0.8",
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="a TOML RunConfig file (the shared base)",
                                                    exists=True, dir_okay=False)] = None,
     out: Annotated[Optional[Path], typer.Option(help="compare directory (default runs/compare-<time>); reruns reuse finished runs")] = None,
@@ -70,11 +82,12 @@ def compare_command(
 
     try:
         lo, hi = (float(x) for x in frontier.split(","))
+        goal, is_gain = parse_milestone(milestone)
         base = load_config(config)
         names = [s.strip() for s in strategies.split(",") if s.strip()]
         out = out or base.runs_root / ("compare-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S"))
         spec = CompareSpec(strategies=names, seeds=list(range(seeds)), out_dir=out, rounds=rounds,
-                           tasks_per_round=tasks_per_round, milestone=milestone, frontier=(lo, hi))
+                           tasks_per_round=tasks_per_round, milestone=goal, milestone_gain=is_gain, frontier=(lo, hi))
     except (ConfigError, ValueError) as e:
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from None
@@ -94,11 +107,12 @@ def compare_command(
     rows = [row(s, spec) for s in summaries]
     agg = aggregate(rows)
     before = summaries[0]["heldout_accuracy"]["0"]
-    console.print(per_skill_table(agg, before, rows[0]["frontier_skills"]))
-    console.print(leaderboard(agg, spec))
+    console.print(per_skill_table(agg, before, rows[0]["frontier_pairs"]))
+    console.print(leaderboard(agg, spec, rows[0]["milestone"]))
     png = plot(rows, plot_path or out / "curves.png", spec)
     (out / "compare.json").write_text(json.dumps(rows, indent=2))
     if json_path:
         json_path.write_text(json.dumps(rows, indent=2))
-    console.print(f"frontier skills: {', '.join(rows[0]['frontier_skills']) or 'none'}; "
+    console.print(f"frontier levels: {', '.join(rows[0]['frontier_pairs']) or 'none'} "
+                  f"({rows[0]['frontier_heldout_tasks']} held-out tasks); "
                   f"{len(rows)} runs in {time.perf_counter() - t0:.0f}s; plot {png}; runs in {out}")

@@ -52,7 +52,7 @@ def mastery_table(mastery: dict[str, Any]) -> Table:
     for col in ("skill", "level", "p(success)", "tried", "right"):
         t.add_column(col)
     for name, m in mastery.items():
-        t.add_row(name, str(m.level), f"{m.p_mastery:.2f}", str(m.attempts), str(m.correct))
+        t.add_row(name, str(m.level), f"{m.p_mastery:.2f}", str(m.attempts), f"{m.correct:g}")
     return t
 
 

@@ -61,7 +61,7 @@ class RunView:
         if kind == "batch":
             self.tasks += ev["tasks"]
             self.verified += ev["verified"]
-            self.log.append(f"step {ev['step']:>3}  {ev['verified']:>3}/{ev['tasks']} correct   {ev['note'][:110]}")
+            self.log.append(f"step {ev['step']:>3}  {ev['tasks']} tasks, {ev['verified']:>3} verified samples   {ev['note'][:100]}")
         elif kind == "trained":
             if "skipped" in ev:
                 self.log.append(f"[yellow]round {ev['round']}: training skipped: {ev['skipped']}[/]")

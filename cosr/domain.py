@@ -163,8 +163,8 @@ class Mastery(Frozen):
     skill: str
     ability: float = 0.0  # on the level scale: predicted success at level l is sigmoid(ability - (l - 1))
     p_mastery: float = Field(default=0.5, ge=0.0, le=1.0)  # predicted success at `level`
-    attempts: int = 0
-    correct: int = 0
+    attempts: int = 0  # tasks
+    correct: float = 0.0  # tasks, each counted as the share of its samples verified correct
     level: int = 1
     recent: tuple[bool, ...] = ()
     # Recency-weighted (correct, attempts) per level: the evidence the ability model is too smooth to

@@ -34,16 +34,34 @@ def practised_pairs(practice: dict[Pair, int], baseline: dict[Pair, tuple[int, i
                   if n / total >= share and p in baseline and baseline[p][0] < mastered * baseline[p][1])
 
 
-def report(levels: dict[int, dict[Pair, tuple[int, int]]], pairs: list[Pair]) -> dict[str, Any]:
+def paired_gain(outcomes: dict[int, dict[Pair, dict[str, bool]]], pairs: list[Pair], first: int,
+                last: int) -> tuple[float, float, int] | None:
+    """(gain, its standard error, tasks) from each held-out task's outcome before and after: the same
+    tasks at both rounds, so the error is that of the per-task differences, far below two independent
+    samples' where most tasks keep their outcome. None when the outcomes were not kept (older stores)."""
+    before, after = outcomes.get(first, {}), outcomes.get(last, {})
+    diffs = [int(after[p][t]) - int(ok) for p in pairs for t, ok in before.get(p, {}).items() if t in after.get(p, {})]
+    if not diffs:
+        return None
+    n = len(diffs)
+    mean = sum(diffs) / n
+    var = sum((d - mean) ** 2 for d in diffs) / max(1, n - 1)
+    return mean, math.sqrt(var / n), n
+
+
+def report(levels: dict[int, dict[Pair, tuple[int, int]]], pairs: list[Pair],
+           outcomes: dict[int, dict[Pair, dict[str, bool]]] | None = None) -> dict[str, Any]:
     """Pooled accuracy over `pairs` at every evaluated round, and the gain from round 0 to the last."""
     curve = {str(r): pooled(ev, pairs) for r, ev in sorted(levels.items())}
     first, last = (curve[min(curve, key=int)], curve[max(curve, key=int)]) if curve else ((0, 0, 0), (0, 0, 0))
+    paired = paired_gain(outcomes, pairs, min(levels), max(levels)) if outcomes and levels else None
     return {
         "pairs": [f"{s}@L{lv}" for s, lv in pairs],
         "heldout_tasks": first[2],
         "accuracy": {r: round(a, 4) for r, (a, _, _) in curve.items()},
         "stderr": {r: round(e, 4) for r, (_, e, _) in curve.items()},
         "gain": round(last[0] - first[0], 4),
-        # the gain's standard error, the two evaluations taken as independent samples
-        "gain_stderr": round(math.hypot(first[1], last[1]), 4),
+        # paired over the same held-out tasks when their outcomes were kept; else as independent samples
+        "gain_stderr": round(paired[1] if paired else math.hypot(first[1], last[1]), 4),
+        "gain_stderr_kind": "paired" if paired else "independent",
     }

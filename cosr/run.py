@@ -94,7 +94,7 @@ def _student_folder(cfg: RunConfig, log: Callable[[str], None]) -> Path:
 def evaluate_heldout(cfg: RunConfig, *, adapter: Path | None = None, k: int = 1, temperature: float | None = None,
                      log: Callable[[str], None] = print) -> dict[str, tuple[int, int]]:
     """Held-out (solved, total) per skill for the configured student, optionally with an adapter on top."""
-    from cosr.agents.evaluator import evaluate_student, heldout_tasks, per_skill
+    from cosr.agents.evaluator import evaluate_student, heldout_tasks, per_level, per_skill
     from cosr.training.backends import make_student
 
     skills = load_skills(cfg)
@@ -103,8 +103,9 @@ def evaluate_heldout(cfg: RunConfig, *, adapter: Path | None = None, k: int = 1,
         student.load_adapter(adapter, adapter.name)
     executor = executor_for(skills, cfg)
     try:
-        return per_skill(evaluate_student(student, heldout_tasks(skills, cfg.eval), cfg.student, executor, k=k,
-                                          temperature=temperature))
+        tasks = heldout_tasks(skills, cfg.eval)
+        return per_skill(per_level(tasks, evaluate_student(student, tasks, cfg.student, executor, k=k,
+                                                           temperature=temperature)))
     finally:
         if executor is not None:
             executor.close()
@@ -196,7 +197,7 @@ class SelfPlayRun:
             name = state.values["adapter"]
             self.ctx.student.load_adapter(self.ctx.adapters_dir / name, name)
         start = None if state.values else {"run_id": self.run_id, "step": 0, "round": 1}
-        t0, steps0, tasks0 = time.perf_counter(), state.values.get("step", 0), self.store.count(self.run_id)
+        t0, steps0, tasks0 = time.perf_counter(), state.values.get("step", 0), self.store.tasks(self.run_id)
         for mode, payload in self.graph.stream(start, self.thread, context=self.ctx, stream_mode=["custom", "updates"]):
             if mode == "custom":
                 yield payload
@@ -205,7 +206,7 @@ class SelfPlayRun:
                     yield {"event": "node", "node": node, "update": update or {}}
         final = self.graph.get_state(self.thread).values
         self.write_summary(final, time.perf_counter() - t0, final.get("step", 0) - steps0,
-                           self.store.count(self.run_id) - tasks0)
+                           self.store.tasks(self.run_id) - tasks0)
         yield {"event": "done", "summary": self.summary()}
 
     def summary(self) -> dict[str, Any]:
@@ -218,14 +219,15 @@ class SelfPlayRun:
         levels = self.store.evaluation_levels(self.run_id)
         if 0 not in levels:
             return {}
-        return frontier.report(levels, frontier.practised_pairs(self.store.practice(self.run_id), levels[0]))
+        return frontier.report(levels, frontier.practised_pairs(self.store.practice(self.run_id), levels[0]),
+                               outcomes=self.store.evaluation_tasks(self.run_id))
 
     def write_summary(self, final: dict[str, Any], seconds: float, steps: int, tasks_done: int) -> None:
         evals = self.store.evaluations(self.run_id)
         accuracy = {str(r): {s: round(c / n, 4) for s, (c, n) in per.items()} for r, per in evals.items()}
         overall = {str(r): round(sum(c for c, _ in per.values()) / sum(n for _, n in per.values()), 4)
                    for r, per in evals.items()}
-        tasks = self.store.count(self.run_id)
+        tasks = self.store.tasks(self.run_id)
         rounds = self.store.rounds(self.run_id)
         last = str(max(evals)) if evals else None
         summary = {
@@ -235,9 +237,14 @@ class SelfPlayRun:
             "rounds_requested": self.cfg.rounds,
             "steps": final.get("step", 0),
             "tasks": tasks,
+            "tasks_solved": self.store.tasks(self.run_id, solved=True),  # with at least one verified sample
+            "attempts": self.store.count(self.run_id),  # samples_per_task per task
             "verified_trajectories": self.store.count(self.run_id, correct=True),
             "heldout_accuracy": accuracy,
             "heldout_overall": overall,
+            # (solved, total) per "skill@Llevel": cosr compare reads its frontier from these
+            "heldout_levels": {str(r): {f"{sk}@L{lv}": [c, n] for (sk, lv), (c, n) in sorted(per.items())}
+                               for r, per in self.store.evaluation_levels(self.run_id).items()},
             "frontier": self.frontier(),
             "learning_gain": ({s: round(accuracy[last][s] - accuracy["0"][s], 4) for s in accuracy["0"]}
                               if last and "0" in accuracy else {}),

@@ -45,6 +45,15 @@ CREATE TABLE IF NOT EXISTS evaluation_levels (
     total INTEGER NOT NULL,
     PRIMARY KEY (run_id, round, skill, level)
 );
+CREATE TABLE IF NOT EXISTS evaluation_tasks (
+    run_id TEXT NOT NULL,
+    round INTEGER NOT NULL,
+    task_id TEXT NOT NULL,
+    skill TEXT NOT NULL,
+    level INTEGER NOT NULL,
+    correct INTEGER NOT NULL,
+    PRIMARY KEY (run_id, round, task_id)
+);
 CREATE TABLE IF NOT EXISTS rounds (
     run_id TEXT NOT NULL,
     round INTEGER NOT NULL,
@@ -135,8 +144,16 @@ class TrajectoryStore:
         where, args = _where(run_id=run_id, correct=correct, round=round)
         return self._db.execute(f"SELECT COUNT(*) FROM trajectories{where}", args).fetchone()[0]
 
+    def tasks(self, run_id: str, *, solved: bool = False) -> int:
+        """Distinct tasks attempted (a task has one trajectory per sample); solved: with a verified sample."""
+        return self._db.execute(
+            "SELECT COUNT(DISTINCT json_extract(body, '$.task.id')) FROM trajectories WHERE run_id = ?"
+            + (" AND correct = 1" if solved else ""), (run_id,)).fetchone()[0]
+
     def record_evaluation(self, run_id: str, round: int, per_skill: dict[str, tuple[int, int]], adapter: str | None,
-                          per_level: dict[tuple[str, int], tuple[int, int]] | None = None) -> None:
+                          per_level: dict[tuple[str, int], tuple[int, int]] | None = None,
+                          per_task: list[tuple[str, str, int, bool]] | None = None) -> None:
+        """Counts per skill and per (skill, level), and each (task id, skill, level, solved)."""
         with self._tx() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO evaluations VALUES (?, ?, ?, ?, ?, ?)",
@@ -146,6 +163,19 @@ class TrajectoryStore:
                 "INSERT OR REPLACE INTO evaluation_levels VALUES (?, ?, ?, ?, ?, ?)",
                 [(run_id, round, skill, lv, c, n) for (skill, lv), (c, n) in (per_level or {}).items()],
             )
+            db.executemany(
+                "INSERT OR REPLACE INTO evaluation_tasks VALUES (?, ?, ?, ?, ?, ?)",
+                [(run_id, round, tid, skill, lv, int(ok)) for tid, skill, lv, ok in (per_task or [])],
+            )
+
+    def evaluation_tasks(self, run_id: str) -> dict[int, dict[tuple[str, int], dict[str, bool]]]:
+        """round -> (skill, level) -> task id -> solved."""
+        out: dict[int, dict[tuple[str, int], dict[str, bool]]] = {}
+        for rnd, tid, skill, lv, ok in self._db.execute(
+            "SELECT round, task_id, skill, level, correct FROM evaluation_tasks WHERE run_id = ?", (run_id,),
+        ):
+            out.setdefault(rnd, {}).setdefault((skill, lv), {})[tid] = bool(ok)
+        return out
 
     def evaluation_levels(self, run_id: str) -> dict[int, dict[tuple[str, int], tuple[int, int]]]:
         out: dict[int, dict[tuple[str, int], tuple[int, int]]] = {}

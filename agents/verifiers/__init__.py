@@ -27,19 +27,26 @@ def verify_batch(
     tasks: Sequence[Task], answers: Sequence[str | None], executor: Executor | None = None,
     notes: Sequence[str] | None = None,
 ) -> list[Verdict]:
-    """Group by verifier kind, verify each group in one call, return verdicts in input order."""
+    """Group by verifier kind, verify each group in one call, return verdicts in input order.
+
+    A (task, answer) pair that comes twice is verified once: with several samples per task most of a
+    small student's answers repeat, and a program need not run in the sandbox twice."""
     notes = notes or [""] * len(tasks)
     verdicts: list[Verdict | None] = [None] * len(tasks)
+    first: dict[tuple[str, str], int] = {}  # (task id, answer) -> the index verified for it
     groups: dict[VerifierKind, list[int]] = {}
     for i, (task, answer) in enumerate(zip(tasks, answers, strict=True)):
         if answer is None:
             verdicts[i] = unparseable(notes[i])
-        else:
+        elif first.setdefault((task.id, answer), i) == i:
             groups.setdefault(task.verifier, []).append(i)
     for kind, idx in groups.items():
         results = VERIFIERS.get(kind)([tasks[i] for i in idx], [answers[i] for i in idx], executor)  # type: ignore[misc]
         for i, v in zip(idx, results, strict=True):
             verdicts[i] = v
+    for i, (task, answer) in enumerate(zip(tasks, answers, strict=True)):
+        if verdicts[i] is None:
+            verdicts[i] = verdicts[first[(task.id, answer)]]
     return [v for v in verdicts if v is not None]
 
 

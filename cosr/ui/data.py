@@ -133,8 +133,8 @@ def _checkpoints(reader: RunReader, _count: int) -> list[dict[str, Any]]:
         values, ran = snap.values, (out[-1]["next"][0] if out and out[-1]["next"] else None)
         ids = []
         if ran == "verifier":  # the state that holds a step's tasks, attempts and verdicts, before record
-            ids = [trajectory_id(reader.run_id, values.get("step", 0), i, t.id, values.get("tries", 0))
-                   for i, t in enumerate(values.get("batch") or [])]
+            ids = [trajectory_id(reader.run_id, values.get("step", 0), i, a.task_id, values.get("tries", 0))
+                   for i, a in enumerate(values.get("attempts") or [])]
         out.append({"id": snap.config["configurable"]["checkpoint_id"], "graph_step": snap.metadata.get("step"),
                     "step": values.get("step", 0), "ran": ran, "next": list(snap.next), "trajectories": ids,
                     "mastery": jsonable(values.get("mastery") or {}) if ran == "diagnostician" else {}})

@@ -43,6 +43,9 @@ executor = "unsafe-process"
         assert r["tasks_to_milestone"] is None or r["tasks_to_milestone"] in (0, 16, 32)
         assert set(r["final_accuracy"]) == {"addition", "subtraction", "chain_sum"}
         assert [p["tasks"] for p in r["curve"]] == [0, 16, 32]
+        # the frontier: the (skill, level) pairs whose baseline lies in the band, the same for every run
+        assert r["frontier_pairs"] == rows[0]["frontier_pairs"]
+        assert r["frontier_gain"] == round(r["frontier_accuracy"] - r["frontier_accuracy_before"], 4)
     baselines = {json.dumps(json.loads((out / f"{r['strategy']}-s{r['seed']}" / "summary.json").read_text())
                             ["heldout_accuracy"]["0"], sort_keys=True) for r in rows}
     assert len(baselines) == 1  # one starting student, one held-out set: the same baseline everywhere

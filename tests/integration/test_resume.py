@@ -81,13 +81,16 @@ def test_interrupted_run_resumes_without_losing_or_duplicating(tmp_path, tiny_ru
     assert summary["run_id"] == run_id and summary["rounds_completed"] == 3
 
     with sqlite3.connect(run_dir / "store.sqlite") as conn:
-        rows = conn.execute("SELECT step, round, correct FROM trajectories").fetchall()
-    per_step = Counter(step for step, _, _ in rows)
-    # Every step, before and after the interruption, holds exactly one whole batch: none lost, none twice.
+        rows = conn.execute("SELECT step, round, correct, json_extract(body, '$.task.id'),"
+                            " json_extract(body, '$.attempt.raw_output') FROM trajectories").fetchall()
+    per_step = Counter(row[0] for row in rows)
+    # Every step, before and after the interruption, holds exactly one whole batch (k samples of each
+    # task): none lost, none twice.
     assert sorted(per_step) == list(range(1, summary["steps"] + 1))
-    assert set(per_step.values()) == {tiny_run_config.curator.batch_size}
-    # What each round trained on is exactly what the store holds for it.
-    verified = Counter(rnd for _, rnd, correct in rows if correct)
+    k = tiny_run_config.student.samples_per_task
+    assert set(per_step.values()) == {tiny_run_config.curator.batch_size * k}
+    # What each round counted as verified is exactly what the store holds for it: each step's distinct correct outputs.
+    verified = Counter(rnd for _, rnd, *_ in {(step, rnd, task, out) for step, rnd, correct, task, out in rows if correct})
     for rnd, info in summary["rounds"].items():
         assert info["verified"] == verified[int(rnd)]
-    assert summary["verified_trajectories"] == sum(verified.values())
+    assert summary["verified_trajectories"] == sum(correct for _, _, correct, _, _ in rows)

@@ -26,6 +26,15 @@ def test_a_mixed_stream_settles_near_the_observed_rate():
     assert predicted_success(m, 1) > predicted_success(m, 2) > predicted_success(m, 3)
 
 
+def test_a_tasks_samples_are_one_observation_scored_by_their_share():
+    m = Mastery(skill="addition")
+    half = update_mastery(m, [(2, 0.5)] * 10, 0.8, 5)
+    assert half.attempts == 10 and half.correct == 5.0
+    assert update_mastery(m, [(2, 0.0)] * 10, 0.8, 5).ability < half.ability < update_mastery(m, [(2, 1.0)] * 10, 0.8, 5).ability
+    # recent: whether a task yielded any verified sample (the stuck rule's question)
+    assert update_mastery(m, [(2, 0.25), (2, 0.0)], 0.8, 5).recent == (True, False)
+
+
 def _task(reference: str) -> Task:
     return Task(id="t", skill="addition", difficulty=2, prompt="?", answer_format=AnswerFormat.NUMBER,
                 verifier=VerifierKind.MATH, reference=reference, seed=0)

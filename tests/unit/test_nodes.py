@@ -52,7 +52,8 @@ def test_curator_makes_a_deterministic_batch_with_provenance(runtime):
 def test_student_and_adapter_fill_every_attempt(runtime):
     batch = curate({"step": 0}, runtime)["batch"]
     attempts = attempt({"batch": batch}, runtime)["attempts"]
-    assert [a.task_id for a in attempts] == [t.id for t in batch]
+    k = runtime.context.config.student.samples_per_task
+    assert k > 1 and [a.task_id for a in attempts] == [t.id for t in batch for _ in range(k)]
     assert all(a.student_id.startswith("hf:") and a.adapted_answer is None for a in attempts)
     adapted = adapt({"batch": batch, "attempts": attempts}, runtime)["attempts"]
     assert all(a.adapter_note for a in adapted)
@@ -68,11 +69,24 @@ def test_verifier_judges_the_adapted_answers(runtime):
     assert [v.status for v in verdicts] == ["correct", "wrong", "unparseable"]
 
 
+def test_the_verifier_judges_repeated_answers_once_and_keeps_the_order(runtime):
+    """Samples of one task often repeat an answer: verified once, each attempt still gets its own verdict."""
+    batch = curate({"step": 0}, runtime)["batch"][:2]
+    a, b = batch
+    plan = [(a, a.reference), (a, "-99"), (b, "-99"), (a, a.reference), (b, b.reference), (a, "-99")]
+    attempts = [Attempt(task_id=t.id, student_id="s", raw_output=x, adapted_answer=x) for t, x in plan]
+    verdicts = verify({"batch": batch, "attempts": attempts}, runtime)["verdicts"]
+    assert [v.correct for v in verdicts] == [True, False, False, True, True, False]
+
+
 def test_record_is_idempotent_and_counts_the_round(runtime):
     state = one_cycle(runtime, {"step": 0, "round": 1, "run_id": "r"})
     store = runtime.context.store
-    n = store.count("r")
-    assert n == runtime.context.config.curator.batch_size == state["round_tasks"]
+    n, k = store.count("r"), runtime.context.config.student.samples_per_task
+    assert state["round_tasks"] == runtime.context.config.curator.batch_size == store.tasks("r")
+    assert n == state["round_tasks"] * k  # every sample is a trajectory
+    correct = [t for t in store.trajectories("r") if t.verdict.correct]
+    assert state["round_verified"] == len({(t.task.id, t.attempt.raw_output) for t in correct})
     record(state, runtime)  # a replay after a crash
     assert store.count("r") == n
     events = runtime.stream_writer.__self__  # the list the fixture collects progress events in
@@ -83,7 +97,9 @@ def test_diagnostician_learns_from_the_batch_and_clears_it(runtime):
     state = one_cycle(runtime, {"step": 0, "round": 1, "run_id": "r"})
     update = diagnose(state, runtime)
     seen = {t.skill for t in state["batch"]}
-    assert all(update["mastery"][s].attempts > 0 for s in seen)
+    # a task's samples are one observation: attempts count tasks, correct the share of samples verified
+    per_skill = {s: sum(t.skill == s for t in state["batch"]) for s in seen}
+    assert {s: update["mastery"][s].attempts for s in seen} == per_skill
     assert update["batch"] == [] and update["verdicts"] == []
     wrong = sum(not v.correct for v in state["verdicts"])
     assert sum(update["diagnosis"]["failures"].values()) == wrong
@@ -95,16 +111,17 @@ def test_trainer_trains_an_adapter_on_verified_work_and_swaps_it_in(runtime):
     ctx = runtime.context
     batch = curate({"step": 0}, runtime)["batch"]
     # Half of the batch solved (the attempt says the reference), half failed: only the solved half trains.
-    items = [Trajectory(id=f"r:1:{i}", run_id="r", round=1, step=1, task=t,
+    items = [Trajectory(id=f"r:1:{i}:{j}", run_id="r", round=1, step=1, task=t,
                         attempt=Attempt(task_id=t.id, student_id="s", raw_output=" " + (t.reference if i % 2 else "0")),
                         verdict=Verdict(correct=bool(i % 2), score=float(i % 2), status="correct" if i % 2 else "wrong"))
-             for i, t in enumerate(batch)]
+             for i, t in enumerate(batch) for j in range(2)]  # each task sampled twice, the same output
     ctx.store.add_trajectories(items)
+    items = items[::2]
     update = train({"step": 1, "round": 1, "round_tasks": len(items), "round_verified": len(items) // 2}, runtime)
     info = ctx.store.rounds("r")[1]
     assert update["adapter"] == "round-001" == ctx.student.adapter_version
     assert (ctx.adapters_dir / "round-001" / "adapter_model.safetensors").exists()
-    assert info["examples"] == len(items) // 2 and info["steps"] >= 1
+    assert info["examples"] == len(items) // 2 and info["steps"] >= 1  # a repeated output is one example
     assert ctx.student.generate(["What is 1 + 1?"], temperature=0.0, max_new_tokens=2)  # serves with the adapter
 
 

@@ -18,7 +18,9 @@ def test_a_short_run_trains_two_rounds_and_records_everything(tiny_run_config):
         # Baseline evaluation first, then the five agents in order.
         assert nodes[:7] == ["evaluate", "diagnostician", "curator", "student", "answer_adapter", "verifier", "record"]
         assert nodes.count("train") == 2 and nodes.count("evaluate") == 3
-        assert len(trajectories) == summary["tasks"] == len({t.id for t in trajectories})
+        k = tiny_run_config.student.samples_per_task
+        assert len(trajectories) == summary["attempts"] == len({t.id for t in trajectories})
+        assert summary["tasks"] == len({t.task.id for t in trajectories}) and summary["attempts"] == k * summary["tasks"]
         # Every step recorded its whole batch; provenance names the strategy.
         assert {t.task.provenance.strategy for t in trajectories} == {"zpd"}
         assert all(t.attempt.student_id.startswith("hf:") for t in trajectories)

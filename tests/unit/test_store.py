@@ -80,3 +80,20 @@ def test_per_level_evaluations_and_the_frontier_they_give(tmp_path):
     rep = frontier.report(levels, pairs)
     assert rep["accuracy"] == {"0": round(30 / 96, 4), "1": round(40 / 96, 4)}
     assert rep["gain"] == round(10 / 96, 4) and 0.05 < rep["gain_stderr"] < 0.1
+
+
+def test_per_task_outcomes_give_a_paired_gain(tmp_path):
+    from cosr import frontier
+
+    store = TrajectoryStore(tmp_path / "s.sqlite")
+    before, after = [1, 0, 0, 1, 0, 0, 1, 0], [1, 1, 0, 1, 1, 0, 1, 0]  # two tasks gained, none lost
+    for rnd, outcome in ((0, before), (1, after)):
+        store.record_evaluation("r", rnd, {"gcd": (sum(outcome), 8)}, None, per_level={("gcd", 2): (sum(outcome), 8)},
+                                per_task=[(f"t{i}", "gcd", 2, bool(ok)) for i, ok in enumerate(outcome)])
+    outcomes = store.evaluation_tasks("r")
+    assert outcomes[1][("gcd", 2)]["t1"] is True and outcomes[0][("gcd", 2)]["t1"] is False
+    rep = frontier.report(store.evaluation_levels("r"), [("gcd", 2)], outcomes=outcomes)
+    assert rep["gain"] == 0.25 and rep["gain_stderr_kind"] == "paired"
+    # differences [0, 1, 0, 0, 1, 0, 0, 0]: sd 0.463 over sqrt(8) tasks
+    assert abs(rep["gain_stderr"] - 0.1637) < 1e-3
+    assert rep["gain_stderr"] < frontier.report(store.evaluation_levels("r"), [("gcd", 2)])["gain_stderr"]
