@@ -25,9 +25,6 @@ def training_examples(ctx: Context, rnd: int) -> list[tuple[Example, str]]:
     rng = random.Random(f"{ctx.config.seed}:train:{rnd}")
     fresh = distinct(ctx.store.trajectories(ctx.run_id, correct=True, round=rnd))
     failed = ctx.store.trajectories(ctx.run_id, correct=False, round=rnd)
-    if cfg.drop_unanimous:
-        missed = {t.task.id for t in failed}
-        fresh = [t for t in fresh if t.task.id in missed]
     demos = rng.sample(failed, min(len(failed), int(len(fresh) * cfg.demonstrations_ratio)))
     older = distinct(ctx.store.trajectories(ctx.run_id, correct=True, max_round=rnd - 1))
     n_replay = min(len(older), int(len(fresh) * cfg.replay_fraction / max(1e-9, 1 - cfg.replay_fraction)))

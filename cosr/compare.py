@@ -34,10 +34,10 @@ class CompareSpec:
     strategies: list[str]
     seeds: list[int]
     out_dir: Path
-    rounds: int = 6
-    tasks_per_round: int = 128
-    milestone: float = 0.8
-    milestone_gain: bool = False  # milestone is a gain over the baseline frontier accuracy, not an accuracy
+    rounds: int = 3
+    tasks_per_round: int = 3000
+    milestone: float = 0.05
+    milestone_gain: bool = True  # milestone is a gain over the baseline frontier accuracy, not an accuracy
     frontier: tuple[float, float] = (0.1, 0.8)
 
 

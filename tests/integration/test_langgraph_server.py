@@ -52,6 +52,7 @@ def server(tmp_path):
 def test_sdk_runs_a_few_self_play_steps(server, tmp_path, tiny_student, math_graph_file):
     from langgraph_sdk import get_sync_client
 
+    from cosr.config import StudentConfig
     from cosr.store import TrajectoryStore
 
     client = get_sync_client(url=server)
@@ -66,5 +67,6 @@ def test_sdk_runs_a_few_self_play_steps(server, tmp_path, tiny_student, math_gra
     assert state["values"]["step"] == 2 and state["next"] == []
     assert set(state["values"]["evaluations"]["0"]) == {"addition", "subtraction", "chain_sum"}
     store = TrajectoryStore(tmp_path / "run" / "store.sqlite")
-    assert store.count("served") == 8  # two steps of four tasks, recorded by the served graph
+    # two steps of four tasks, each sampled samples_per_task times, recorded by the served graph
+    assert store.tasks("served") == 8 and store.count("served") == 8 * StudentConfig().samples_per_task
     store.close()

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from docker.errors import NotFound
+from docker.errors import APIError
 
 from cosr.sandbox import ExecutionRequest, ExecutionResult
 from cosr.sandbox.docker_pool import sandbox_containers
@@ -27,8 +27,8 @@ def assert_unharmed(executor) -> None:
         try:
             containers = sandbox_containers(owner=executor.owner)
             running = [c for c in containers if c.status == "running"]
-            tops = [c.top()["Processes"] for c in running]
-        except NotFound:  # a retired container vanished between listing and looking
+            tops = [c.top()["Processes"] or [] for c in running]  # None while a fresh one starts
+        except APIError:  # a retired container vanished, or stopped, between listing and looking
             containers, running, tops = [], [], []
         if containers and len(containers) == len(running) == executor.size and all(len(t) == 1 for t in tops):
             break

@@ -1,0 +1,41 @@
+"""The leaderboard's reading of a run: the frontier pairs from the baseline band, the milestone as a gain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cosr.cli_compare import parse_milestone
+from cosr.compare import CompareSpec, row
+
+
+def _summary(levels_by_round: list[dict[str, list[int]]]) -> dict:
+    acc = {str(r): {"addition": 0.5, "gcd": 0.5} for r in range(len(levels_by_round))}
+    return {"strategy": "zpd", "run_id": "zpd-s1", "run_dir": "x", "rounds_completed": len(levels_by_round) - 1,
+            "tasks": 200, "tasks_solved": 90, "heldout_accuracy": acc,
+            "heldout_levels": {str(r): lv for r, lv in enumerate(levels_by_round)},
+            "rounds": {str(r): {"tasks": 100, "verified": 40} for r in range(1, len(levels_by_round))}}
+
+
+def test_the_frontier_is_the_pairs_in_the_band_and_the_milestone_a_gain():
+    base = {"addition@L1": [78, 80], "addition@L2": [16, 80], "gcd@L1": [40, 80], "gcd@L2": [0, 80]}
+    # addition@L1 is mastered (97%) and gcd@L2 hopeless (0%): neither is frontier
+    later = [dict(base, **{"addition@L2": [20, 80], "gcd@L1": [40, 80]}),
+             dict(base, **{"addition@L2": [28, 80], "gcd@L1": [44, 80]})]
+    spec = CompareSpec(strategies=["zpd"], seeds=[1], out_dir=Path("x"), milestone=0.1, milestone_gain=True,
+                       frontier=(0.1, 0.8))
+    r = row(_summary([base, *later]), spec)
+    assert r["frontier_pairs"] == ["addition@L2", "gcd@L1"] and r["frontier_heldout_tasks"] == 160
+    assert r["frontier_accuracy_before"] == 0.35 and r["frontier_accuracy"] == 0.45
+    # +2.5 points after round 1, +10 after round 2: the +10 milestone is reached at 200 tasks
+    assert r["milestone"] == 0.45 and r["tasks_to_milestone"] == 200
+    assert row(_summary([base, *later]), CompareSpec(strategies=["zpd"], seeds=[1], out_dir=Path("x"), milestone=0.5,
+                                                     milestone_gain=False))["tasks_to_milestone"] is None
+
+
+def test_milestone_text():
+    assert parse_milestone("0.8") == (0.8, False)
+    assert parse_milestone("+0.05") == (0.05, True)
+    with pytest.raises(ValueError):
+        parse_milestone("1.5")
