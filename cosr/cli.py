@@ -14,6 +14,7 @@ from cosr.cli_sandbox import sandbox_app, verify_command
 from cosr.cli_tutor import tutor_command
 from cosr.cli_ui import ui_command
 from cosr.config import ConfigError, load_config
+from cosr.frontier import BAND
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="cosr: a curator, a student and a deterministic verifier that teach small models to reason.")
@@ -27,6 +28,11 @@ ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="a TOM
 def _fail(message: str, code: int = 2) -> None:
     console.print(f"[red]error:[/] {message}")
     raise typer.Exit(code)
+
+
+def _frontier_curve(fr: dict) -> str:
+    curve = " -> ".join(f"{'before' if r == '0' else 'round ' + r}: {v:.1%}" for r, v in fr["accuracy"].items())
+    return f"{curve}; gain {fr['gain']:+.1%} ± {fr['gain_stderr']:.1%} ({fr.get('gain_stderr_kind', 'independent')} s.e.)"
 
 
 @app.command()
@@ -66,9 +72,11 @@ def selfplay(
     overall = summary["heldout_overall"]
     console.print("all skills: " + " -> ".join(f"{'before' if r == '0' else 'round ' + r}: {v:.1%}" for r, v in sorted(overall.items(), key=lambda kv: int(kv[0]))))
     if (fr := summary.get("frontier")) and fr.get("pairs"):
-        curve = " -> ".join(f"{'before' if r == '0' else 'round ' + r}: {v:.1%}" for r, v in fr["accuracy"].items())
         console.print(f"frontier (the levels this run practised: {', '.join(fr['pairs'])}; {fr['heldout_tasks']} "
-                      f"held-out tasks): {curve}; gain {fr['gain']:+.1%} ± {fr['gain_stderr']:.1%} ({fr.get('gain_stderr_kind', 'independent')} s.e.)")
+                      f"held-out tasks): {_frontier_curve(fr)}")
+    if (fr := summary.get("frontier_band")) and fr.get("pairs"):
+        console.print(f"all {len(fr['pairs'])} levels the student was {BAND[0]:.0%}-{BAND[1]:.0%} on before the run ({fr['heldout_tasks']} "
+                      f"held-out tasks): {_frontier_curve(fr)}")
     console.print(f"{summary['rounds_completed']} rounds, {summary['tasks']} tasks ({summary['tasks_solved']} solved), "
                   f"{summary['attempts']} attempts, {summary['verified_trajectories']} verified trajectories, "
                   f"{summary['last_session']['tasks_per_second']} tasks/s through the graph")

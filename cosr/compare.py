@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cosr import frontier
 from cosr.config import RunConfig
+from cosr.frontier import BAND
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class CompareSpec:
     tasks_per_round: int = 3000
     milestone: float = 0.05
     milestone_gain: bool = True  # milestone is a gain over the baseline frontier accuracy, not an accuracy
-    frontier: tuple[float, float] = (0.1, 0.8)
+    frontier: tuple[float, float] = BAND
 
 
 def run_config(base: RunConfig, spec: CompareSpec, strategy: str, seed: int) -> RunConfig:
@@ -100,9 +102,9 @@ def curve(summary: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def frontier_pairs(baseline: dict[str, list[int]], band: tuple[float, float]) -> list[str]:
-    """The "skill@Ln" pairs whose baseline held-out accuracy lies in the band."""
-    lo, hi = band
-    return sorted(p for p, (c, n) in baseline.items() if n and lo <= c / n <= hi)
+    """The "skill@Ln" pairs whose baseline held-out accuracy lies in the band (frontier.band_pairs)."""
+    pairs = {(k.rsplit("@L", 1)[0], int(k.rsplit("@L", 1)[1])): (c, n) for k, (c, n) in baseline.items()}
+    return [f"{s}@L{lv}" for s, lv in frontier.band_pairs(pairs, band)]
 
 
 def pooled(levels: dict[str, list[int]], pairs: list[str]) -> float:

@@ -4,8 +4,9 @@ A skill's mean over levels 1-3 hides what a run taught (one level rises while th
 stay or drift), so the frontier is read per (skill, level) pair:
 - in a self-play run, the pairs the Curator practised (`share` of the run's tasks or more) that the
   student had not already mastered before the run (held-out accuracy below `mastered`);
-- in `cosr compare`, where every strategy must be judged on the same pairs, the pairs whose baseline
-  accuracy lies in a band (see compare.py).
+- the pairs whose baseline accuracy lies in a band (`band_pairs`): the same for every run of one
+  student, so `cosr compare` judges every strategy on them, and a self-play run reports them too, so
+  what its rounds cost outside their practice shows.
 Accuracy is pooled over the pairs' held-out tasks, with its binomial standard error.
 """
 
@@ -15,6 +16,7 @@ import math
 from typing import Any
 
 Pair = tuple[str, int]
+BAND = (0.1, 0.8)  # partly learned, room to grow: the frontier a run is judged on besides its own practice
 
 
 def pooled(evals: dict[Pair, tuple[int, int]], pairs: list[Pair]) -> tuple[float, float, int]:
@@ -47,6 +49,12 @@ def paired_gain(outcomes: dict[int, dict[Pair, dict[str, bool]]], pairs: list[Pa
     mean = sum(diffs) / n
     var = sum((d - mean) ** 2 for d in diffs) / max(1, n - 1)
     return mean, math.sqrt(var / n), n
+
+
+def band_pairs(baseline: dict[Pair, tuple[int, int]], band: tuple[float, float] = BAND) -> list[Pair]:
+    """Pairs whose baseline held-out accuracy lies in the band: the student's frontier whatever a run practised."""
+    lo, hi = band
+    return sorted(p for p, (c, n) in baseline.items() if n and lo <= c / n <= hi)
 
 
 def report(levels: dict[int, dict[Pair, tuple[int, int]]], pairs: list[Pair],

@@ -212,15 +212,17 @@ class SelfPlayRun:
     def summary(self) -> dict[str, Any]:
         return json.loads((self.run_dir / "summary.json").read_text())
 
-    def frontier(self) -> dict[str, Any]:
-        """Held-out accuracy on the (skill, level) pairs this run practised (cosr/frontier.py)."""
+    def frontier(self, *, practised: bool = True) -> dict[str, Any]:
+        """Held-out accuracy on the (skill, level) pairs this run practised, or (practised=False) on the
+        pairs whose baseline lies in frontier.BAND, whatever the run practised (cosr/frontier.py)."""
         from cosr import frontier
 
         levels = self.store.evaluation_levels(self.run_id)
         if 0 not in levels:
             return {}
-        return frontier.report(levels, frontier.practised_pairs(self.store.practice(self.run_id), levels[0]),
-                               outcomes=self.store.evaluation_tasks(self.run_id))
+        pairs = (frontier.practised_pairs(self.store.practice(self.run_id), levels[0]) if practised
+                 else frontier.band_pairs(levels[0]))
+        return frontier.report(levels, pairs, outcomes=self.store.evaluation_tasks(self.run_id))
 
     def write_summary(self, final: dict[str, Any], seconds: float, steps: int, tasks_done: int) -> None:
         evals = self.store.evaluations(self.run_id)
@@ -246,6 +248,7 @@ class SelfPlayRun:
             "heldout_levels": {str(r): {f"{sk}@L{lv}": [c, n] for (sk, lv), (c, n) in sorted(per.items())}
                                for r, per in self.store.evaluation_levels(self.run_id).items()},
             "frontier": self.frontier(),
+            "frontier_band": self.frontier(practised=False),
             "learning_gain": ({s: round(accuracy[last][s] - accuracy["0"][s], 4) for s in accuracy["0"]}
                               if last and "0" in accuracy else {}),
             "rounds": rounds,

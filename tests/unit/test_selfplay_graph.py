@@ -37,6 +37,9 @@ def test_a_short_run_trains_two_rounds_and_records_everything(tiny_run_config):
     assert written["run_id"] == run.run_id
     assert set(written["heldout_accuracy"]) == {"0", "1", "2"}
     assert set(written["heldout_accuracy"]["0"]) == {"addition", "subtraction", "chain_sum"}
+    # the band reading: exactly the levels whose baseline was 10-80%, whatever the run practised
+    in_band = sorted(p for p, (c, n) in written["heldout_levels"]["0"].items() if 0.1 <= c / n <= 0.8)
+    assert sorted(written["frontier_band"].get("pairs", [])) == in_band
 
 
 def test_held_out_tasks_never_reach_the_student_in_training(tiny_run_config):

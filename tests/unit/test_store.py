@@ -77,6 +77,9 @@ def test_per_level_evaluations_and_the_frontier_they_give(tmp_path):
     pairs = frontier.practised_pairs({("addition", 1): 50, ("addition", 2): 400, ("gcd", 2): 300, ("lcm", 1): 5},
                                      levels[0])
     assert pairs == [("addition", 2), ("gcd", 2)]
+    # the band reading ignores practice: addition@L1 (94%) is above it, lcm@L1 was never evaluated
+    assert frontier.band_pairs(levels[0], (0.1, 0.8)) == [("addition", 2), ("gcd", 2)]
+    assert frontier.band_pairs(levels[0], (0.3, 0.8)) == [("gcd", 2)]
     rep = frontier.report(levels, pairs)
     assert rep["accuracy"] == {"0": round(30 / 96, 4), "1": round(40 / 96, 4)}
     assert rep["gain"] == round(10 / 96, 4) and 0.05 < rep["gain_stderr"] < 0.1
