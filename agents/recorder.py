@@ -9,7 +9,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from cosr.domain import Trajectory
+from cosr.domain import Trajectory, distinct
 from cosr.graphs.context import Context
 from cosr.graphs.state import SelfPlayState
 
@@ -29,8 +29,7 @@ def record(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
         for i, (a, v) in enumerate(zip(state["attempts"], state["verdicts"], strict=True))
     ]
     ctx.store.add_trajectories(items)
-    # Verified: distinct correct (task, output) pairs, what a round can train on (repeats teach nothing new).
-    verified = len({(t.task.id, t.attempt.raw_output) for t in items if t.verdict.correct})
+    verified = len(distinct([t for t in items if t.verdict.correct]))  # what the round can train on
     runtime.stream_writer({"event": "batch", "round": rnd, "step": step, "tasks": len(tasks), "verified": verified,
                            "note": state.get("curator_note", "")})
     return {"round_tasks": state.get("round_tasks", 0) + len(tasks),

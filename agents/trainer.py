@@ -9,7 +9,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from cosr.domain import Trajectory
+from cosr.domain import Trajectory, distinct
 from cosr.graphs.context import Context
 from cosr.graphs.state import SelfPlayState
 from cosr.training.backends import render_prompt
@@ -24,25 +24,14 @@ def training_examples(ctx: Context, rnd: int) -> list[tuple[Example, str]]:
     cfg = ctx.config.training
     rng = random.Random(f"{ctx.config.seed}:train:{rnd}")
     fresh = distinct(ctx.store.trajectories(ctx.run_id, correct=True, round=rnd))
-    failed = ctx.store.trajectories(ctx.run_id, correct=False, round=rnd)
+    # Failures are read only when demonstrations are on: with k samples a task they are most of a round.
+    failed = ctx.store.trajectories(ctx.run_id, correct=False, round=rnd) if cfg.demonstrations_ratio else []
     demos = rng.sample(failed, min(len(failed), int(len(fresh) * cfg.demonstrations_ratio)))
     older = distinct(ctx.store.trajectories(ctx.run_id, correct=True, max_round=rnd - 1))
     n_replay = min(len(older), int(len(fresh) * cfg.replay_fraction / max(1e-9, 1 - cfg.replay_fraction)))
     replay = rng.sample(older, n_replay)
     return ([(own_attempt(ctx, t), t.task.provenance.strategy) for t in fresh + replay]
             + [(demonstration(ctx, t), t.task.provenance.strategy) for t in demos])
-
-
-def distinct(trajectories: list[Trajectory]) -> list[Trajectory]:
-    """One of each (task, output): the samples of a task the student answers the same way every time
-    would otherwise weigh k times what a task it solved once does."""
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for t in trajectories:
-        if (key := (t.task.id, t.attempt.raw_output)) not in seen:
-            seen.add(key)
-            out.append(t)
-    return out
 
 
 def own_attempt(ctx: Context, t: Trajectory) -> Example:

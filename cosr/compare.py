@@ -89,27 +89,22 @@ def _finished(path: Path, rounds: int) -> bool:
     return _load(path).get("rounds_completed", 0) >= rounds
 
 
+def _pair(key: str) -> frontier.Pair:
+    skill, level = key.rsplit("@L", 1)
+    return skill, int(level)
+
+
 def curve(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """One point per evaluation: tasks and tasks solved so far, held-out accuracy per skill and per pair."""
+    """One point per evaluation: tasks and tasks solved so far, held-out accuracy per skill, and
+    (solved, total) per (skill, level) pair."""
     points, tasks, correct = [], 0, 0
     for r in sorted(summary["heldout_accuracy"], key=int):
         info = summary["rounds"].get(r, {}) if r != "0" else {}
         tasks += info.get("tasks", 0)
         correct += info.get("verified", 0)
         points.append({"round": int(r), "tasks": tasks, "correct": correct, "accuracy": summary["heldout_accuracy"][r],
-                       "levels": summary["heldout_levels"][r]})
+                       "levels": {_pair(k): tuple(v) for k, v in summary["heldout_levels"][r].items()}})
     return points
-
-
-def frontier_pairs(baseline: dict[str, list[int]], band: tuple[float, float]) -> list[str]:
-    """The "skill@Ln" pairs whose baseline held-out accuracy lies in the band (frontier.band_pairs)."""
-    pairs = {(k.rsplit("@L", 1)[0], int(k.rsplit("@L", 1)[1])): (c, n) for k, (c, n) in baseline.items()}
-    return [f"{s}@L{lv}" for s, lv in frontier.band_pairs(pairs, band)]
-
-
-def pooled(levels: dict[str, list[int]], pairs: list[str]) -> float:
-    n = sum(levels[p][1] for p in pairs if p in levels)
-    return sum(levels[p][0] for p in pairs if p in levels) / n if n else 0.0
 
 
 def _mean(xs: list[float]) -> float:
@@ -119,8 +114,8 @@ def _mean(xs: list[float]) -> float:
 def row(summary: dict[str, Any], spec: CompareSpec) -> dict[str, Any]:
     points = curve(summary)
     first, last = points[0]["accuracy"], points[-1]["accuracy"]
-    pairs = frontier_pairs(points[0]["levels"], spec.frontier)
-    front = [pooled(p["levels"], pairs) for p in points]
+    pairs = frontier.band_pairs(points[0]["levels"], spec.frontier)
+    front = [frontier.pooled(p["levels"], pairs)[0] for p in points]
     target = front[0] + spec.milestone if spec.milestone_gain else spec.milestone
     reached = next((p["tasks"] for p, f in zip(points, front, strict=True) if pairs and f >= target - 1e-9), None)
     return {
@@ -132,8 +127,8 @@ def row(summary: dict[str, Any], spec: CompareSpec) -> dict[str, Any]:
         "verified_correct": summary["tasks_solved"],  # tasks with a sample verified correct
         "tasks_to_milestone": reached,
         "milestone": round(target, 4),
-        "frontier_pairs": pairs,
-        "frontier_heldout_tasks": sum(points[0]["levels"][p][1] for p in pairs),
+        "frontier_pairs": [f"{s}@L{lv}" for s, lv in pairs],
+        "frontier_heldout_tasks": frontier.pooled(points[0]["levels"], pairs)[2],
         "frontier_accuracy_before": round(front[0], 4),
         "frontier_accuracy": round(front[-1], 4),
         "frontier_gain": round(front[-1] - front[0], 4),

@@ -157,6 +157,18 @@ class Trajectory(Frozen):
     verdict: Verdict
 
 
+def distinct(trajectories: list[Trajectory]) -> list[Trajectory]:
+    """One of each (task, output): what a round can train on. The samples of a task the student answers
+    the same way every time would otherwise weigh k times what a task it solved once does."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for t in trajectories:
+        if (key := (t.task.id, t.attempt.raw_output)) not in seen:
+            seen.add(key)
+            out.append(t)
+    return out
+
+
 class Mastery(Frozen):
     """The Diagnostician's belief about one skill."""
 

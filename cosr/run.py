@@ -212,17 +212,17 @@ class SelfPlayRun:
     def summary(self) -> dict[str, Any]:
         return json.loads((self.run_dir / "summary.json").read_text())
 
-    def frontier(self, *, practised: bool = True) -> dict[str, Any]:
-        """Held-out accuracy on the (skill, level) pairs this run practised, or (practised=False) on the
-        pairs whose baseline lies in frontier.BAND, whatever the run practised (cosr/frontier.py)."""
+    def frontiers(self, levels: dict[int, dict[tuple[str, int], tuple[int, int]]]) -> dict[str, dict[str, Any]]:
+        """Held-out accuracy on the (skill, level) pairs this run practised ("frontier"), and on the pairs
+        whose baseline lies in frontier.BAND, whatever the run practised ("frontier_band")."""
         from cosr import frontier
 
-        levels = self.store.evaluation_levels(self.run_id)
         if 0 not in levels:
-            return {}
-        pairs = (frontier.practised_pairs(self.store.practice(self.run_id), levels[0]) if practised
-                 else frontier.band_pairs(levels[0]))
-        return frontier.report(levels, pairs, outcomes=self.store.evaluation_tasks(self.run_id))
+            return {"frontier": {}, "frontier_band": {}}
+        outcomes = self.store.evaluation_tasks(self.run_id)
+        practised = frontier.practised_pairs(self.store.practice(self.run_id), levels[0])
+        return {"frontier": frontier.report(levels, practised, outcomes=outcomes),
+                "frontier_band": frontier.report(levels, frontier.band_pairs(levels[0]), outcomes=outcomes)}
 
     def write_summary(self, final: dict[str, Any], seconds: float, steps: int, tasks_done: int) -> None:
         evals = self.store.evaluations(self.run_id)
@@ -230,6 +230,7 @@ class SelfPlayRun:
         overall = {str(r): round(sum(c for c, _ in per.values()) / sum(n for _, n in per.values()), 4)
                    for r, per in evals.items()}
         tasks = self.store.tasks(self.run_id)
+        levels = self.store.evaluation_levels(self.run_id)
         rounds = self.store.rounds(self.run_id)
         last = str(max(evals)) if evals else None
         summary = {
@@ -246,9 +247,8 @@ class SelfPlayRun:
             "heldout_overall": overall,
             # (solved, total) per "skill@Llevel": cosr compare reads its frontier from these
             "heldout_levels": {str(r): {f"{sk}@L{lv}": [c, n] for (sk, lv), (c, n) in sorted(per.items())}
-                               for r, per in self.store.evaluation_levels(self.run_id).items()},
-            "frontier": self.frontier(),
-            "frontier_band": self.frontier(practised=False),
+                               for r, per in levels.items()},
+            **self.frontiers(levels),
             "learning_gain": ({s: round(accuracy[last][s] - accuracy["0"][s], 4) for s in accuracy["0"]}
                               if last and "0" in accuracy else {}),
             "rounds": rounds,
