@@ -105,7 +105,11 @@ def compare_command(
     except KeyError as e:
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from None
-    rows = [row(s, spec) for s in summaries]
+    try:
+        rows = [row(s, spec) for s in summaries]
+    except ValueError as e:
+        console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2) from None
     agg = aggregate(rows)
     before = summaries[0]["heldout_accuracy"]["0"]
     console.print(per_skill_table(agg, before, rows[0]["frontier_pairs"]))

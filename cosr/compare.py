@@ -97,6 +97,9 @@ def _pair(key: str) -> frontier.Pair:
 def curve(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """One point per evaluation: tasks and tasks solved so far, held-out accuracy per skill, and
     (solved, total) per (skill, level) pair."""
+    if "heldout_levels" not in summary:
+        raise ValueError(f"{summary['run_dir']}: written by an older cosr (no per-level held-out accuracy); "
+                         "compare into a new --out")
     points, tasks, correct = [], 0, 0
     for r in sorted(summary["heldout_accuracy"], key=int):
         info = summary["rounds"].get(r, {}) if r != "0" else {}

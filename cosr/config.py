@@ -99,7 +99,7 @@ class TrainingConfig(Section):
 
 class EvalConfig(Section):
     # 240: 80 tasks per (skill, level), so a run's practised levels are read to +-2-3 points (paired);
-    # at 48 the frontier reading was +-8 points of noise. ~15 s per evaluation of the embedded student.
+    # at 48 the frontier reading was +-8 points of noise. `cosr eval` at 240 takes 33 s with start-up.
     per_skill: int = Field(default=240, ge=1)
     levels: list[int] = [1, 2, 3]
     seed: int = 1_000_003  # held-out tasks come from their own seed space, never the run's

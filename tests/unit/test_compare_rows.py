@@ -39,3 +39,10 @@ def test_milestone_text():
     assert parse_milestone("+0.05") == (0.05, True)
     with pytest.raises(ValueError):
         parse_milestone("1.5")
+
+
+def test_a_run_from_an_older_cosr_is_a_clear_error():
+    old = _summary([{"gcd@L1": [40, 80]}])
+    del old["heldout_levels"]
+    with pytest.raises(ValueError, match="older cosr"):
+        row(old, CompareSpec(strategies=["zpd"], seeds=[1], out_dir=Path("x")))
