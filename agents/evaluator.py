@@ -25,6 +25,14 @@ def heldout_tasks(skills, cfg: EvalConfig) -> list[Task]:
     return tasks
 
 
+def answer(student, tasks: list[Task], student_cfg: StudentConfig, executor, *, temperature: float) -> tuple[list[str], list[bool]]:
+    """One answer per task at `temperature`: the raw outputs and whether each was verified correct."""
+    outs = student.generate([t.prompt for t in tasks], temperature=temperature, max_new_tokens=student_cfg.max_new_tokens)
+    extracted = [extract_answer(g.text, t.answer_format) for t, g in zip(tasks, outs, strict=True)]
+    verdicts = verify_batch(tasks, [e.answer for e in extracted], executor, notes=[e.note for e in extracted])
+    return [g.text for g in outs], [v.correct for v in verdicts]
+
+
 def evaluate_student(student, tasks: list[Task], student_cfg: StudentConfig, executor, *, k: int = 1,
                      temperature: float | None = None) -> list[bool]:
     """Whether each task was solved. k=1: one attempt each, greedy by default (student.eval_temperature);
@@ -32,10 +40,8 @@ def evaluate_student(student, tasks: list[Task], student_cfg: StudentConfig, exe
     temp = student_cfg.eval_temperature if temperature is None else temperature
     solved = [False] * len(tasks)
     for _ in range(k):
-        outs = student.generate([t.prompt for t in tasks], temperature=temp, max_new_tokens=student_cfg.max_new_tokens)
-        extracted = [extract_answer(g.text, t.answer_format) for t, g in zip(tasks, outs, strict=True)]
-        verdicts = verify_batch(tasks, [e.answer for e in extracted], executor, notes=[e.note for e in extracted])
-        solved = [s or v.correct for s, v in zip(solved, verdicts, strict=True)]
+        _, correct = answer(student, tasks, student_cfg, executor, temperature=temp)
+        solved = [s or c for s, c in zip(solved, correct, strict=True)]
     return solved
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from cosr.agents.rehearsal import STRATEGY as REHEARSAL
+from cosr.agents.rehearsal import rehearsal_set
 from cosr.domain import Trajectory, distinct
 from cosr.graphs.context import Context
 from cosr.graphs.state import SelfPlayState
@@ -18,9 +20,10 @@ from cosr.training.lora import train_lora
 
 
 def training_examples(ctx: Context, rnd: int) -> list[tuple[Example, str]]:
-    """Verified trajectories of round `rnd`, teacher demonstrations for some of its failures, and
-    earlier rounds' verified trajectories in proportion replay_fraction; each with the curriculum
-    strategy that made its task (teacher attribution)."""
+    """Verified trajectories of round `rnd`, teacher demonstrations for some of its failures, earlier
+    rounds' verified trajectories in proportion replay_fraction, and rehearsal of the base student's
+    own correct answers (rehearsal_ratio); each with the curriculum strategy that made its task
+    (teacher attribution)."""
     cfg = ctx.config.training
     rng = random.Random(f"{ctx.config.seed}:train:{rnd}")
     fresh = distinct(ctx.store.trajectories(ctx.run_id, correct=True, round=rnd))
@@ -30,8 +33,12 @@ def training_examples(ctx: Context, rnd: int) -> list[tuple[Example, str]]:
     older = distinct(ctx.store.trajectories(ctx.run_id, correct=True, max_round=rnd - 1))
     n_replay = min(len(older), int(len(fresh) * cfg.replay_fraction / max(1e-9, 1 - cfg.replay_fraction)))
     replay = rng.sample(older, n_replay)
+    pool = rehearsal_set(ctx) if cfg.rehearsal_ratio else []
+    rehearsed = rng.sample(pool, min(len(pool), int(len(fresh) * cfg.rehearsal_ratio)))
+    render = ctx.config.student
     return ([(own_attempt(ctx, t), t.task.provenance.strategy) for t in fresh + replay]
-            + [(demonstration(ctx, t), t.task.provenance.strategy) for t in demos])
+            + [(demonstration(ctx, t), t.task.provenance.strategy) for t in demos]
+            + [(Example(prompt=render_prompt(render, prompt), completion=out), REHEARSAL) for prompt, out in rehearsed])
 
 
 def own_attempt(ctx: Context, t: Trajectory) -> Example:

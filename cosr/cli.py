@@ -14,7 +14,7 @@ from cosr.cli_sandbox import sandbox_app, verify_command
 from cosr.cli_tutor import tutor_command
 from cosr.cli_ui import ui_command
 from cosr.config import ConfigError, load_config
-from cosr.frontier import BAND
+from cosr.frontier import BAND, OPEN
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="cosr: a curator, a student and a deterministic verifier that teach small models to reason.")
@@ -77,6 +77,10 @@ def selfplay(
     if (fr := summary.get("frontier_band")) and fr.get("pairs"):
         console.print(f"all {len(fr['pairs'])} levels the student was {BAND[0]:.0%}-{BAND[1]:.0%} on before the run ({fr['heldout_tasks']} "
                       f"held-out tasks): {_frontier_curve(fr)}")
+        for key, what in (("frontier_band_open", f"open levels (a held-out task is a new problem; {OPEN}+ distinct tasks)"),
+                          ("frontier_band_small", "small levels (a held-out task is a fact training never shows)")):
+            if (part := summary.get(key)) and part.get("pairs"):
+                console.print(f"  of which {len(part['pairs'])} {what}: {_frontier_curve(part)}")
     console.print(f"{summary['rounds_completed']} rounds, {summary['tasks']} tasks ({summary['tasks_solved']} solved), "
                   f"{summary['attempts']} attempts, {summary['verified_trajectories']} verified trajectories, "
                   f"{summary['last_session']['tasks_per_second']} tasks/s through the graph")

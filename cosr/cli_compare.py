@@ -31,12 +31,15 @@ def leaderboard(agg: list[dict], spec, target: float) -> Table:
     goal = f"+{spec.milestone:.0%} ({target:.0%})" if spec.milestone_gain else f"{target:.0%}"
     t = Table(title=f"curricula compared: tasks to {goal} held-out on the frontier levels (baseline in "
                     f"{spec.frontier[0]:.0%}-{spec.frontier[1]:.0%}); mean ± sd over seeds")
-    for col in ("strategy", "seeds", "tasks to milestone", "reached", "frontier acc", "frontier gain", "held-out acc",
-                "learning gain", "solved / tasks"):
+    split = "frontier_open_gain" in agg[0]
+    for col in ("strategy", "seeds", "tasks to milestone", "reached", "frontier acc", "frontier gain",
+                *(("open levels gain", "small levels gain") if split else ()), "held-out acc", "learning gain",
+                "solved / tasks"):
         t.add_column(col, justify="left" if col == "strategy" else "right")
     for a in agg:
+        parts = (_pm(a["frontier_open_gain"]), _pm(a["frontier_small_gain"])) if split else ()
         t.add_row(a["strategy"], str(a["seeds"]), _pm(a["tasks_to_milestone"], pct=False), f"{a['reached']}/{a['seeds']}",
-                  _pm(a["frontier_accuracy"]), _pm(a["frontier_gain"]), _pm(a["heldout_accuracy"]),
+                  _pm(a["frontier_accuracy"]), _pm(a["frontier_gain"]), *parts, _pm(a["heldout_accuracy"]),
                   _pm(a["learning_gain"]), f"{a['verified_correct'][0]:.0f} / {a['verified_tasks'][0]:.0f}")
     return t
 
@@ -106,7 +109,9 @@ def compare_command(
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from None
     try:
-        rows = [row(s, spec) for s in summaries]
+        from cosr.run import load_skills
+
+        rows = [row(s, spec, load_skills(base).distinct_tasks) for s in summaries]
     except ValueError as e:
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from None

@@ -114,13 +114,21 @@ def _mean(xs: list[float]) -> float:
     return sum(xs) / len(xs) if xs else 0.0
 
 
-def row(summary: dict[str, Any], spec: CompareSpec) -> dict[str, Any]:
+def row(summary: dict[str, Any], spec: CompareSpec, distinct_tasks: Callable[[str, int], int] | None = None) -> dict[str, Any]:
+    """One leaderboard row; with `distinct_tasks` (SkillGraph.distinct_tasks) also the frontier gain on its
+    open and its small levels (frontier.by_space)."""
     points = curve(summary)
     first, last = points[0]["accuracy"], points[-1]["accuracy"]
     pairs = frontier.band_pairs(points[0]["levels"], spec.frontier)
     front = [frontier.pooled(p["levels"], pairs)[0] for p in points]
     target = front[0] + spec.milestone if spec.milestone_gain else spec.milestone
     reached = next((p["tasks"] for p, f in zip(points, front, strict=True) if pairs and f >= target - 1e-9), None)
+    split = {}
+    if distinct_tasks is not None:
+        for name, part in zip(("open", "small"), frontier.by_space(pairs, distinct_tasks), strict=True):
+            acc = [frontier.pooled(p["levels"], part)[0] for p in points]
+            split[f"frontier_{name}_pairs"] = len(part)
+            split[f"frontier_{name}_gain"] = round(acc[-1] - acc[0], 4)
     return {
         "strategy": summary["strategy"],
         "seed": int(summary["run_id"].rsplit("-s", 1)[1]),
@@ -135,6 +143,7 @@ def row(summary: dict[str, Any], spec: CompareSpec) -> dict[str, Any]:
         "frontier_accuracy_before": round(front[0], 4),
         "frontier_accuracy": round(front[-1], 4),
         "frontier_gain": round(front[-1] - front[0], 4),
+        **split,
         "heldout_accuracy_before": round(_mean(list(first.values())), 4),
         "heldout_accuracy": round(_mean(list(last.values())), 4),
         "learning_gain": round(_mean(list(last.values())) - _mean(list(first.values())), 4),
@@ -160,6 +169,7 @@ def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     if reached else None,
                     "heldout_accuracy": ms("heldout_accuracy"), "frontier_accuracy": ms("frontier_accuracy"),
                     "frontier_gain": ms("frontier_gain"),
+                    **{k: ms(k) for k in ("frontier_open_gain", "frontier_small_gain") if k in mine[0]},
                     "learning_gain": ms("learning_gain"), "verified_correct": ms("verified_correct"),
                     "verified_tasks": ms("verified_tasks"),
                     "final_accuracy": {s: _mean([r["final_accuracy"][s] for r in mine]) for s in mine[0]["final_accuracy"]}})

@@ -90,6 +90,10 @@ class TrainingConfig(Section):
     epochs: int = Field(default=3, ge=1)
     batch_size: int = Field(default=32, ge=1)
     replay_fraction: float = Field(default=0.5, ge=0.0, le=1.0, description="share of earlier rounds' data mixed in")
+    # Rehearsal (agents/rehearsal.py): the base student's own correct greedy answers on a broad sample
+    # of training tasks, up to this many rehearsal examples per example of the round's own.
+    rehearsal_ratio: float = Field(default=0.5, ge=0.0)
+    rehearsal_per_level: int = Field(default=128, ge=1, description="rehearsal tasks drawn per (skill, level)")
     # Teacher demonstrations (TeacherLM/RLT-style): for a task the student failed, the task's verified
     # reference becomes a training sample, up to this many per verified attempt of the student's own.
     demonstrations_ratio: float = Field(default=0.0, ge=0.0)

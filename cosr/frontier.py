@@ -8,6 +8,12 @@ stay or drift), so the frontier is read per (skill, level) pair:
   student, so `cosr compare` judges every strategy on them, and a self-play run reports them too, so
   what its rounds cost outside their practice shows.
 Accuracy is pooled over the pairs' held-out tasks, with its binomial standard error.
+
+The band is also read in two parts by the size of a level's task space (`by_space`). On a level with
+a few dozen distinct tasks (one-digit multiplication, division, lcm), the held-out tasks are facts
+that training never shows (the Curator bans them): the run can only keep or lose them. On an open
+level every held-out task is a new problem, so a gain there is generalisation. The embedded
+student's default runs gained on the open part and lost on the small part (README, "What to expect").
 """
 
 from __future__ import annotations
@@ -55,6 +61,15 @@ def band_pairs(baseline: dict[Pair, tuple[int, int]], band: tuple[float, float] 
     """Pairs whose baseline held-out accuracy lies in the band: the student's frontier whatever a run practised."""
     lo, hi = band
     return sorted(p for p, (c, n) in baseline.items() if n and lo <= c / n <= hi)
+
+
+OPEN = 200  # distinct tasks in 256 draws (SkillGraph.distinct_tasks) from which a level counts as open
+
+
+def by_space(pairs: list[Pair], distinct_tasks) -> tuple[list[Pair], list[Pair]]:
+    """(open levels, small levels): `distinct_tasks(skill, level)` at least OPEN, or below."""
+    open_ = [p for p in pairs if distinct_tasks(*p) >= OPEN]
+    return open_, [p for p in pairs if p not in open_]
 
 
 def report(levels: dict[int, dict[Pair, tuple[int, int]]], pairs: list[Pair],

@@ -214,15 +214,20 @@ class SelfPlayRun:
 
     def frontiers(self, levels: dict[int, dict[tuple[str, int], tuple[int, int]]]) -> dict[str, dict[str, Any]]:
         """Held-out accuracy on the (skill, level) pairs this run practised ("frontier"), and on the pairs
-        whose baseline lies in frontier.BAND, whatever the run practised ("frontier_band")."""
+        whose baseline lies in frontier.BAND, whatever the run practised ("frontier_band"), the latter
+        also split into open and small levels (frontier.by_space)."""
         from cosr import frontier
 
         if 0 not in levels:
-            return {"frontier": {}, "frontier_band": {}}
+            return {"frontier": {}, "frontier_band": {}, "frontier_band_open": {}, "frontier_band_small": {}}
         outcomes = self.store.evaluation_tasks(self.run_id)
         practised = frontier.practised_pairs(self.store.practice(self.run_id), levels[0])
+        band = frontier.band_pairs(levels[0])
+        open_, small = frontier.by_space(band, self.ctx.skills.distinct_tasks)
         return {"frontier": frontier.report(levels, practised, outcomes=outcomes),
-                "frontier_band": frontier.report(levels, frontier.band_pairs(levels[0]), outcomes=outcomes)}
+                "frontier_band": frontier.report(levels, band, outcomes=outcomes),
+                "frontier_band_open": frontier.report(levels, open_, outcomes=outcomes),
+                "frontier_band_small": frontier.report(levels, small, outcomes=outcomes)}
 
     def write_summary(self, final: dict[str, Any], seconds: float, steps: int, tasks_done: int) -> None:
         evals = self.store.evaluations(self.run_id)

@@ -60,6 +60,16 @@ CREATE TABLE IF NOT EXISTS rounds (
     body TEXT NOT NULL,
     PRIMARY KEY (run_id, round)
 );
+CREATE TABLE IF NOT EXISTS rehearsal (
+    run_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    skill TEXT NOT NULL,
+    level INTEGER NOT NULL,
+    prompt TEXT NOT NULL,
+    output TEXT NOT NULL,
+    correct INTEGER NOT NULL,
+    PRIMARY KEY (run_id, task_id)
+);
 CREATE TABLE IF NOT EXISTS diagnoses (
     run_id TEXT NOT NULL,
     step INTEGER NOT NULL,
@@ -207,6 +217,18 @@ class TrajectoryStore:
     def rounds(self, run_id: str) -> dict[int, dict[str, Any]]:
         rows = self._db.execute("SELECT round, body FROM rounds WHERE run_id = ? ORDER BY round", (run_id,))
         return {r: json.loads(b) for r, b in rows}
+
+    def add_rehearsal(self, run_id: str, rows: list[tuple[str, str, int, str, str, bool]]) -> None:
+        """The rehearsal set: (task id, skill, level, task prompt, the student's output, verified correct)."""
+        with self._tx() as db:
+            db.executemany("INSERT OR REPLACE INTO rehearsal VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           [(run_id, tid, skill, lv, prompt, out, int(ok)) for tid, skill, lv, prompt, out, ok in rows])
+
+    def rehearsal(self, run_id: str) -> list[tuple[str, str, int, str, str, bool]] | None:
+        """The rows given to add_rehearsal, in task-id order; None if the run has no rehearsal set yet."""
+        rows = self._db.execute("SELECT task_id, skill, level, prompt, output, correct FROM rehearsal WHERE run_id = ?"
+                                " ORDER BY task_id", (run_id,)).fetchall()
+        return [(t, s, lv, p, o, bool(ok)) for t, s, lv, p, o, ok in rows] or None
 
     def record_diagnosis(self, run_id: str, step: int, round: int, info: dict[str, Any]) -> None:
         """The Diagnostician's belief after a step (mastery, missing-skill profile, mistakes); a replayed step overwrites."""

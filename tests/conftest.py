@@ -40,7 +40,7 @@ def tiny_run_config(tmp_path, tiny_student, math_graph_file) -> RunConfig:
         "run_dir": tmp_path / "run", "seed": 3, "rounds": 2, "skills": math_graph_file,
         "student.model": str(tiny_student), "student.max_new_tokens": 6, "student.batch_size": 16,
         "curator.batch_size": 8, "training.every_verified": 4, "training.max_tasks_per_round": 32,
-        "training.epochs": 1, "training.batch_size": 8, "eval.per_skill": 4, "eval.levels": [1, 2],
+        "training.epochs": 1, "training.batch_size": 8, "training.rehearsal_per_level": 16, "eval.per_skill": 4, "eval.levels": [1, 2],
         "sandbox.executor": "unsafe-process",
     })
 

@@ -32,6 +32,11 @@ def test_the_frontier_is_the_pairs_in_the_band_and_the_milestone_a_gain():
     assert r["milestone"] == 0.45 and r["tasks_to_milestone"] == 200
     assert row(_summary([base, *later]), CompareSpec(strategies=["zpd"], seeds=[1], out_dir=Path("x"), milestone=0.5,
                                                      milestone_gain=False))["tasks_to_milestone"] is None
+    # split by task space: addition@L2 open (+12 points), gcd@L1 small (+5)
+    split = row(_summary([base, *later]), spec, lambda skill, level: 256 if skill == "addition" else 40)
+    assert split["frontier_open_pairs"] == split["frontier_small_pairs"] == 1
+    assert split["frontier_open_gain"] == 0.15 and split["frontier_small_gain"] == 0.05
+    assert "frontier_open_gain" not in r
 
 
 def test_milestone_text():

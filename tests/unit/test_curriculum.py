@@ -117,3 +117,21 @@ def test_the_ladder_climbs_in_a_fixed_order():
     mastered = {"addition": Mastery(skill="addition", ability=2.0)}  # p(L1) = 0.88
     picks = ladder.choose(skills, mastered, 8, random.Random(0))
     assert Counter((p.skill, p.level) for p in picks).most_common(1)[0][0] == ("multiplication", 1)
+
+
+def test_zpd_favours_the_level_one_that_keeps_a_skill_locked():
+    """Two roots the student knows equally well; only one gates a locked skill, so its level 1 gets the
+    larger share (mastering it is the only way zpd ever opens the locked skill)."""
+    from cosr.agents.curriculum.zpd import gated
+
+    skills = SkillGraph.from_dict({"skills": [
+        {"name": "a", "domain": "math", "generator": "addition"},
+        {"name": "b", "domain": "math", "generator": "addition"},
+        {"name": "c", "domain": "math", "generator": "chain_sum", "prerequisites": ["a"]}]})
+    same = {"ability": 0.4, "by_level": {1: (6.0, 10.0)}}  # p(L1) ~ 0.6: in the band, below mastery
+    mastery = {s: Mastery(skill=s, **same) for s in ("a", "b")}
+    zpd = make_strategy("zpd", CuratorConfig())
+    assert zpd.unlocked(skills, mastery) == ["a", "b"] and gated(skills, ["a", "b"]) == {"a": 1, "b": 0}
+    picks = Counter((p.skill, p.level) for p in zpd.choose(skills, mastery, 2000, random.Random(5)))
+    assert picks[("a", 1)] > 1.5 * picks[("b", 1)] > 0
+    assert not any(skill == "c" for skill, _ in picks)

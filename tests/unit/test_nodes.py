@@ -121,7 +121,9 @@ def test_trainer_trains_an_adapter_on_verified_work_and_swaps_it_in(runtime):
     info = ctx.store.rounds("r")[1]
     assert update["adapter"] == "round-001" == ctx.student.adapter_version
     assert (ctx.adapters_dir / "round-001" / "adapter_model.safetensors").exists()
-    assert info["examples"] == len(items) // 2 and info["steps"] >= 1  # a repeated output is one example
+    # a repeated output is one example; rehearsal adds the base student's own correct answers
+    assert info["examples_by_strategy"]["zpd"] == len(items) // 2 and info["steps"] >= 1
+    assert info["examples"] == len(items) // 2 + info["examples_by_strategy"].get("rehearsal", 0)
     assert ctx.student.generate(["What is 1 + 1?"], temperature=0.0, max_new_tokens=2)  # serves with the adapter
 
 

@@ -40,6 +40,11 @@ def test_a_short_run_trains_two_rounds_and_records_everything(tiny_run_config):
     # the band reading: exactly the levels whose baseline was 10-80%, whatever the run practised
     in_band = sorted(p for p, (c, n) in written["heldout_levels"]["0"].items() if 0.1 <= c / n <= 0.8)
     assert sorted(written["frontier_band"].get("pairs", [])) == in_band
+    # ... split by the size of each level's task space, every band level in exactly one part
+    parts = {k: written[f"frontier_band_{k}"].get("pairs", []) for k in ("open", "small")}
+    assert sorted(parts["open"] + parts["small"]) == in_band
+    space = {p: run.ctx.skills.distinct_tasks(p.split("@L")[0], int(p.split("@L")[1])) for p in in_band}
+    assert all(space[p] >= 200 for p in parts["open"]) and all(space[p] < 200 for p in parts["small"])
 
 
 def test_held_out_tasks_never_reach_the_student_in_training(tiny_run_config):
