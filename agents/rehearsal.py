@@ -7,6 +7,10 @@ alone, the student lost ~2 points on every level it could partly do before the r
 narrow. Rehearsing what the base student already got right (greedy, the way it is evaluated) keeps
 those answers in the training distribution; no held-out task is ever used (their fingerprints are
 excluded, as in the Curator).
+
+Measured (seed 0, zpd as it was): the partly-known levels -1.9 -> -1.2, all skills 24.4% -> 25.0% at
+the end, the practised levels +9.4 -> +6.2. It cannot reach a small level's held-out facts (one-digit
+division: 76 distinct tasks, most of them held out), and those are most of what is still lost.
 """
 
 from __future__ import annotations

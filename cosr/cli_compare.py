@@ -33,7 +33,7 @@ def leaderboard(agg: list[dict], spec, target: float) -> Table:
                     f"{spec.frontier[0]:.0%}-{spec.frontier[1]:.0%}); mean ± sd over seeds")
     split = "frontier_open_gain" in agg[0]
     for col in ("strategy", "seeds", "tasks to milestone", "reached", "frontier acc", "frontier gain",
-                *(("open levels gain", "small levels gain") if split else ()), "held-out acc", "learning gain",
+                *(("open gain", "small gain") if split else ()), "held-out acc", "learning gain",
                 "solved / tasks"):
         t.add_column(col, justify="left" if col == "strategy" else "right")
     for a in agg:

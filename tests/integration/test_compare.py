@@ -50,7 +50,7 @@ executor = "unsafe-process"
                             ["heldout_accuracy"]["0"], sort_keys=True) for r in rows}
     assert len(baselines) == 1  # one starting student, one held-out set: the same baseline everywhere
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
-    assert "tasks to milestone" in done.stdout and "zpd" in done.stdout
+    assert "curricula compared: tasks to" in done.stdout and "zpd" in done.stdout
     again = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "round 1: held-out" not in again.stdout  # finished runs are reused
     assert json.loads(rows_file.read_text()) == rows

@@ -19,7 +19,7 @@ def test_merged_export_scores_like_base_plus_adapter(tiny_run_config, tmp_path):
     assert (run_dir / "learning_curve.png").stat().st_size > 1000
     trained = [r for r in summary["rounds"].values() if "adapter" in r]
     assert trained, "the tiny run should train at least one adapter"
-    assert set(summary["attribution"]) <= {"zpd"}
+    assert set(summary["attribution"]) <= {"zpd", "rehearsal"}  # the curriculum and the rehearsal set
     adapter = run_dir / "adapters" / trained[-1]["adapter"]
 
     config = tmp_path / "eval.toml"

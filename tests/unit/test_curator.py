@@ -84,7 +84,11 @@ def test_distinct_tasks_tells_a_small_level_from_a_large_one():
 
 
 def test_zpd_teaches_where_there_are_fresh_tasks_and_reviews_mastered_levels():
-    skills = SkillGraph.builtin()
+    # Only these two skills: no locked skill waits on subtraction, so its level 1 gets no gate bonus
+    # (test_curriculum.py tests that bonus).
+    skills = SkillGraph.from_dict({"skills": [
+        {"name": "addition", "domain": "math", "generator": "addition"},
+        {"name": "subtraction", "domain": "math", "generator": "subtraction", "prerequisites": ["addition"]}]})
     zpd = make_strategy("zpd", CuratorConfig())
     # subtraction: level 1 (55 distinct tasks) and level 2 (thousands) both at a coin flip
     mastery = {"addition": Mastery(skill="addition", ability=1.0, by_level={1: (200.0, 200.0), 2: (0.0, 200.0)}),
