@@ -8,8 +8,9 @@ narrow. Rehearsing what the base student already got right (greedy, the way it i
 those answers in the training distribution; no held-out task is ever used (their fingerprints are
 excluded, as in the Curator).
 
-Measured (seed 0, zpd as it was): the partly-known levels -1.9 -> -1.2, all skills 24.4% -> 25.0% at
-the end, the practised levels +9.4 -> +6.2. It cannot reach a small level's held-out facts (one-digit
+Measured: `cosr compare`'s random runs (seeds 0-2, nothing else changed) on the partly-known levels,
+-1.8/-1.3/-1.9 -> -1.7/-0.1/-0.3; the default run (seed 0, zpd as it was) -1.9 -> -1.2, all skills
+24.4% -> 25.0%, but its practised levels +9.4 -> +6.2. It cannot reach a small level's held-out facts (one-digit
 division: 76 distinct tasks, most of them held out), and those are most of what is still lost.
 """
 
