@@ -10,8 +10,9 @@ excluded, as in the Curator).
 
 Measured: `cosr compare`'s random runs (seeds 0-2, nothing else changed) on the partly-known levels,
 -1.8/-1.3/-1.9 -> -1.7/-0.1/-0.3; the default run (seed 0, zpd as it was) -1.9 -> -1.2, all skills
-24.4% -> 25.0%, but its practised levels +9.4 -> +6.2. It cannot reach a small level's held-out facts (one-digit
-division: 76 distinct tasks, most of them held out), and those are most of what is still lost.
+24.4% -> 25.0%, but its practised levels +9.4 -> +6.2. It cannot reach a small level's held-out
+facts (one-digit division: 80 distinct tasks, 45 of them held out), and those are most of what is
+still lost.
 """
 
 from __future__ import annotations
