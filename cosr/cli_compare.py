@@ -111,7 +111,8 @@ def compare_command(
     try:
         from cosr.run import load_skills
 
-        rows = [row(s, spec, load_skills(base).distinct_tasks) for s in summaries]
+        distinct_tasks = load_skills(base).distinct_tasks  # one graph: its task-space sizes are cached
+        rows = [row(s, spec, distinct_tasks) for s in summaries]
     except ValueError as e:
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from None

@@ -89,11 +89,6 @@ def _finished(path: Path, rounds: int) -> bool:
     return _load(path).get("rounds_completed", 0) >= rounds
 
 
-def _pair(key: str) -> frontier.Pair:
-    skill, level = key.rsplit("@L", 1)
-    return skill, int(level)
-
-
 def curve(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """One point per evaluation: tasks and tasks solved so far, held-out accuracy per skill, and
     (solved, total) per (skill, level) pair."""
@@ -106,7 +101,7 @@ def curve(summary: dict[str, Any]) -> list[dict[str, Any]]:
         tasks += info.get("tasks", 0)
         correct += info.get("verified", 0)
         points.append({"round": int(r), "tasks": tasks, "correct": correct, "accuracy": summary["heldout_accuracy"][r],
-                       "levels": {_pair(k): tuple(v) for k, v in summary["heldout_levels"][r].items()}})
+                       "levels": {frontier.parse_label(k): tuple(v) for k, v in summary["heldout_levels"][r].items()}})
     return points
 
 
@@ -138,7 +133,7 @@ def row(summary: dict[str, Any], spec: CompareSpec, distinct_tasks: Callable[[st
         "verified_correct": summary["tasks_solved"],  # tasks with a sample verified correct
         "tasks_to_milestone": reached,
         "milestone": round(target, 4),
-        "frontier_pairs": [f"{s}@L{lv}" for s, lv in pairs],
+        "frontier_pairs": [frontier.label(p) for p in pairs],
         "frontier_heldout_tasks": frontier.pooled(points[0]["levels"], pairs)[2],
         "frontier_accuracy_before": round(front[0], 4),
         "frontier_accuracy": round(front[-1], 4),

@@ -25,6 +25,16 @@ Pair = tuple[str, int]
 BAND = (0.1, 0.8)  # partly learned, room to grow: the frontier a run is judged on besides its own practice
 
 
+def label(pair: Pair) -> str:
+    """"skill@Llevel": a pair's key in summary.json (heldout_levels, pairs), which `cosr compare` reads back."""
+    return f"{pair[0]}@L{pair[1]}"
+
+
+def parse_label(key: str) -> Pair:
+    skill, level = key.rsplit("@L", 1)
+    return skill, int(level)
+
+
 def pooled(evals: dict[Pair, tuple[int, int]], pairs: list[Pair]) -> tuple[float, float, int]:
     """(accuracy, standard error, tasks) over the pairs' held-out tasks."""
     c = sum(evals[p][0] for p in pairs if p in evals)
@@ -79,7 +89,7 @@ def report(levels: dict[int, dict[Pair, tuple[int, int]]], pairs: list[Pair],
     first, last = (curve[min(curve, key=int)], curve[max(curve, key=int)]) if curve else ((0, 0, 0), (0, 0, 0))
     paired = paired_gain(outcomes, pairs, min(levels), max(levels)) if outcomes and levels else None
     return {
-        "pairs": [f"{s}@L{lv}" for s, lv in pairs],
+        "pairs": [label(p) for p in pairs],
         "heldout_tasks": first[2],
         "accuracy": {r: round(a, 4) for r, (a, _, _) in curve.items()},
         "stderr": {r: round(e, 4) for r, (_, e, _) in curve.items()},

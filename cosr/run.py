@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cosr import frontier
 from cosr.config import RunConfig, StudentConfig
 from cosr.domain import Domain
 from cosr.store import TrajectoryStore
@@ -216,8 +217,6 @@ class SelfPlayRun:
         """Held-out accuracy on the (skill, level) pairs this run practised ("frontier"), and on the pairs
         whose baseline lies in frontier.BAND, whatever the run practised ("frontier_band"), the latter
         also split into open and small levels (frontier.by_space)."""
-        from cosr import frontier
-
         if 0 not in levels:
             return {"frontier": {}, "frontier_band": {}, "frontier_band_open": {}, "frontier_band_small": {}}
         outcomes = self.store.evaluation_tasks(self.run_id)
@@ -251,7 +250,7 @@ class SelfPlayRun:
             "heldout_accuracy": accuracy,
             "heldout_overall": overall,
             # (solved, total) per "skill@Llevel": cosr compare reads its frontier from these
-            "heldout_levels": {str(r): {f"{sk}@L{lv}": [c, n] for (sk, lv), (c, n) in sorted(per.items())}
+            "heldout_levels": {str(r): {frontier.label(p): [c, n] for p, (c, n) in sorted(per.items())}
                                for r, per in levels.items()},
             **self.frontiers(levels),
             "learning_gain": ({s: round(accuracy[last][s] - accuracy["0"][s], 4) for s in accuracy["0"]}
