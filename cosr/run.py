@@ -198,6 +198,10 @@ class SelfPlayRun:
             name = state.values["adapter"]
             self.ctx.student.load_adapter(self.ctx.adapters_dir / name, name)
         start = None if state.values else {"run_id": self.run_id, "step": 0, "round": 1}
+        if state.values and not state.next and state.values.get("rounds_done", 0) < self.cfg.rounds:
+            # A finished run asked for more rounds: new input starts the graph again from START on the
+            # saved state, and route_start sends it to the next round (its evaluations exist).
+            start = {"run_id": self.run_id}
         t0, steps0, tasks0 = time.perf_counter(), state.values.get("step", 0), self.store.tasks(self.run_id)
         for mode, payload in self.graph.stream(start, self.thread, context=self.ctx, stream_mode=["custom", "updates"]):
             if mode == "custom":

@@ -135,3 +135,18 @@ def test_zpd_favours_the_level_one_that_keeps_a_skill_locked():
     picks = Counter((p.skill, p.level) for p in zpd.choose(skills, mastery, 2000, random.Random(5)))
     assert picks[("a", 1)] > 1.5 * picks[("b", 1)] > 0
     assert not any(skill == "c" for skill, _ in picks)
+
+
+def test_zpd_gate_bonus_does_not_grow_with_the_number_of_locked_skills():
+    """One root gates three locked skills, the other one: their level 1s get the same share, so a
+    many-way gate is not drilled at the expense of everything else."""
+    skills = SkillGraph.from_dict({"skills": [
+        {"name": "a", "domain": "math", "generator": "addition"},
+        {"name": "b", "domain": "math", "generator": "addition"},
+        *({"name": n, "domain": "math", "generator": "chain_sum", "prerequisites": ["a"]} for n in "cde"),
+        {"name": "f", "domain": "math", "generator": "chain_sum", "prerequisites": ["b"]}]})
+    same = {"ability": 0.4, "by_level": {1: (6.0, 10.0)}}
+    mastery = {s: Mastery(skill=s, **same) for s in ("a", "b")}
+    picks = Counter((p.skill, p.level) for p in make_strategy("zpd", CuratorConfig()).choose(
+        skills, mastery, 4000, random.Random(5)))
+    assert 0.8 < picks[("a", 1)] / picks[("b", 1)] < 1.25, picks

@@ -53,3 +53,23 @@ def test_held_out_tasks_never_reach_the_student_in_training(tiny_run_config):
         heldout = {t.fingerprint for t in run.ctx.heldout}
         trained = {t.task.fingerprint for t in run.store.trajectories(run.run_id)}
         assert heldout and not heldout & trained
+
+
+def test_a_finished_run_goes_on_when_asked_for_more_rounds(tiny_run_config):
+    """`cosr selfplay --resume RUN --rounds N`: the finished run trains its next rounds on the same
+    store and adapters; what it had stays as it was."""
+    cfg = tiny_run_config.model_copy(update={"rounds": 1})
+    with SelfPlayRun(cfg) as run:
+        list(run.events())
+        before = {t.id for t in run.store.trajectories(run.run_id)}
+        assert run.summary()["rounds_completed"] == 1
+    with SelfPlayRun(cfg, resume=str(cfg.run_dir)) as again:  # no more rounds asked: nothing runs
+        assert [e["event"] for e in again.events()] == ["done"]
+        assert {t.id for t in again.store.trajectories(again.run_id)} == before
+    with SelfPlayRun(cfg, resume=str(cfg.run_dir), rounds=2) as more:
+        list(more.events())
+        after = more.store.trajectories(more.run_id)
+        assert more.summary()["rounds_completed"] == 2
+        assert sorted(more.store.evaluations(more.run_id)) == [0, 1, 2]
+        assert before < {t.id for t in after}
+        assert {t.round for t in after if t.id not in before} == {2}
