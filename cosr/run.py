@@ -163,11 +163,15 @@ class SelfPlayRun:
         self.resumed = resume is not None
         if self.resumed:  # the run's own configuration wins; only the number of rounds may change
             cfg = RunConfig.model_validate_json((self.run_dir / "config.json").read_text())
+        asked_before = cfg.rounds
         if rounds is not None:
             cfg = cfg.model_copy(update={"rounds": rounds})
+        self.rounds_before = asked_before if self.resumed else cfg.rounds  # what the run was asked for until now
         self.cfg = cfg.model_copy(update={"run_id": self.run_id, "run_dir": self.run_dir})
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.json").write_text(self.cfg.model_dump_json(indent=2))
+        # More rounds are written down once the run is under way (events): a run stopped before that
+        # is still the finished run it was, and a later --rounds N takes it on.
+        self.write_config(self.rounds_before)
         skills = load_skills(cfg)
         student_cfg = cfg.student
         if student_cfg.backend == "hf" and student_cfg.model is None:
@@ -181,6 +185,9 @@ class SelfPlayRun:
         )
         self.graph = compile_graph(self.run_dir / "checkpoints.sqlite")
         self.thread = {"configurable": {"thread_id": self.run_id}, "recursion_limit": cfg.max_steps * 10 + 100}
+
+    def write_config(self, rounds: int) -> None:
+        (self.run_dir / "config.json").write_text(self.cfg.model_copy(update={"rounds": rounds}).model_dump_json(indent=2))
 
     def __enter__(self) -> SelfPlayRun:
         return self
@@ -198,12 +205,17 @@ class SelfPlayRun:
             name = state.values["adapter"]
             self.ctx.student.load_adapter(self.ctx.adapters_dir / name, name)
         start = None if state.values else {"run_id": self.run_id, "step": 0, "round": 1}
-        if state.values and not state.next and state.values.get("rounds_done", 0) < self.cfg.rounds:
+        done = state.values.get("rounds_done", 0)
+        if state.values and self.rounds_before <= done < self.cfg.rounds:
             # A finished run asked for more rounds: new input starts the graph again from START on the
-            # saved state, and route_start sends it to the next round (its evaluations exist).
+            # saved state, and route_start sends it to the next round (its evaluations exist). Not
+            # `state.next`: after a kill -9 it reads empty while the run is mid-round.
             start = {"run_id": self.run_id}
         t0, steps0, tasks0 = time.perf_counter(), state.values.get("step", 0), self.store.tasks(self.run_id)
         for mode, payload in self.graph.stream(start, self.thread, context=self.ctx, stream_mode=["custom", "updates"]):
+            if self.rounds_before != self.cfg.rounds:
+                self.rounds_before = self.cfg.rounds
+                self.write_config(self.cfg.rounds)
             if mode == "custom":
                 yield payload
             else:

@@ -66,8 +66,12 @@ def test_a_finished_run_goes_on_when_asked_for_more_rounds(tiny_run_config):
     with SelfPlayRun(cfg, resume=str(cfg.run_dir)) as again:  # no more rounds asked: nothing runs
         assert [e["event"] for e in again.events()] == ["done"]
         assert {t.id for t in again.store.trajectories(again.run_id)} == before
+    with SelfPlayRun(cfg, resume=str(cfg.run_dir), rounds=2):  # stopped before it got under way
+        pass
+    assert json.loads((cfg.run_dir / "config.json").read_text())["rounds"] == 1  # still the finished run
     with SelfPlayRun(cfg, resume=str(cfg.run_dir), rounds=2) as more:
         list(more.events())
+        assert json.loads((cfg.run_dir / "config.json").read_text())["rounds"] == 2
         after = more.store.trajectories(more.run_id)
         assert more.summary()["rounds_completed"] == 2
         assert sorted(more.store.evaluations(more.run_id)) == [0, 1, 2]
