@@ -96,6 +96,8 @@ class TrainingConfig(Section):
     rehearsal_per_level: int = Field(default=128, ge=1, description="rehearsal tasks drawn per (skill, level)")
     # Teacher demonstrations (TeacherLM/RLT-style): for a task the student failed, the task's verified
     # reference becomes a training sample, up to this many per verified attempt of the student's own.
+    # Off: at 1.0 the default run (seed 0, 3 rounds) gained no more on the open levels (+2.4 vs +2.5)
+    # and lost more held-out facts on the small ones (-4.5 vs -2.3).
     demonstrations_ratio: float = Field(default=0.0, ge=0.0)
     demonstration_template: str = " {reference}"
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -128,7 +130,8 @@ class RunConfig(Section):
     run_dir: Path | None = None
     seed: int = 0
     # 6: the held-out gain keeps growing after round 3. The default run at seeds 0/1: practised levels
-    # -2.8/-2.5 after 3 rounds, +5.4/+4.1 after 6; open levels +3.4/+2.9 -> +4.4/+3.6 (README).
+    # -2.8/-2.5 after 3 rounds, +5.4/+4.1 after 6 (seed 2: +5.2); open levels +3.4/+2.9 -> +4.4/+3.6
+    # (seed 2: +4.6); README.
     # Three rounds of 6000 instead of six of 3000 gained less (+1.6 practised, seed 0).
     rounds: int = Field(default=6, ge=0)
     max_steps: int = Field(default=400, ge=1, description="hard cap on graph cycles, a guard against loops")
