@@ -3,6 +3,8 @@ round, on tasks from their own seed space that the Curator never hands out."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -13,6 +15,7 @@ from cosr.config import EvalConfig, StudentConfig
 from cosr.domain import Task
 from cosr.graphs.context import Context
 from cosr.graphs.state import SelfPlayState
+from cosr.training.export import INTERPOLATED
 
 
 def heldout_tasks(skills, cfg: EvalConfig) -> list[Task]:
@@ -62,15 +65,32 @@ def per_skill(per_level: dict[tuple[str, int], tuple[int, int]]) -> dict[str, tu
     return out
 
 
+@contextmanager
+def delivered(ctx: Context, adapter: str | None) -> Iterator[Any]:
+    """The student the round delivers: its interpolated adapter when the trainer wrote one
+    (training.interpolation < 1), then back to the trained adapter, which self-play goes on from."""
+    folder = ctx.adapters_dir / adapter / INTERPOLATED if adapter else None
+    if folder is None or not folder.exists():
+        yield ctx.student
+        return
+    ctx.student.load_adapter(folder, f"{adapter}-{INTERPOLATED}")
+    try:
+        yield ctx.student
+    finally:
+        ctx.student.load_adapter(ctx.adapters_dir / adapter, adapter)
+
+
 def evaluate(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     evaluations = dict(state.get("evaluations") or {})
     rnd = 0 if not evaluations else state["round"]
-    solved = evaluate_student(ctx.student, ctx.heldout, ctx.config.student, ctx.executor)
+    with delivered(ctx, state.get("adapter")) as student:
+        solved = evaluate_student(student, ctx.heldout, ctx.config.student, ctx.executor)
+        version = student.adapter_version
     levels = per_level(ctx.heldout, solved)
     skills = per_skill(levels)
     # Each task's outcome too: the held-out tasks are the same at every round, so gains are read paired.
-    ctx.store.record_evaluation(ctx.run_id, rnd, skills, ctx.student.adapter_version, per_level=levels,
+    ctx.store.record_evaluation(ctx.run_id, rnd, skills, version, per_level=levels,
                                 per_task=[(t.id, t.skill, t.difficulty, ok) for t, ok in zip(ctx.heldout, solved, strict=True)])
     evaluations[str(rnd)] = {s: round(c / n, 4) for s, (c, n) in skills.items()}
     runtime.stream_writer({"event": "evaluation", "round": rnd, "accuracy": evaluations[str(rnd)]})

@@ -16,6 +16,7 @@ from cosr.graphs.context import Context
 from cosr.graphs.state import SelfPlayState
 from cosr.training.backends import render_prompt
 from cosr.training.data import Example, annotated
+from cosr.training.export import INTERPOLATED, interpolate_adapter
 from cosr.training.lora import train_lora
 
 
@@ -71,7 +72,9 @@ def train(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
         previous = ctx.adapters_dir / state["adapter"] if state.get("adapter") else None
         stats = train_lora(student.trainable_path, examples, ctx.config.training, out,
                            init_adapter=previous, seed=ctx.config.seed + rnd)
-        student.load_adapter(out, out.name)
+        if ctx.config.training.interpolation < 1.0:  # the student this round delivers (the evaluator's)
+            interpolate_adapter(out, out / INTERPOLATED, ctx.config.training.interpolation)
+        student.load_adapter(out, out.name)  # self-play goes on from the trained adapter
         info.update(stats.to_dict(), adapter=out.name)
     ctx.store.record_round(ctx.run_id, rnd, info)
     runtime.stream_writer({"event": "trained", **info})

@@ -113,14 +113,16 @@ def evaluate_heldout(cfg: RunConfig, *, adapter: Path | None = None, k: int = 1,
 
 
 def merged_student(run_dir: Path, out: Path) -> Path:
-    """The run's student with its last adapter merged into the weights, as a plain HF folder."""
-    from cosr.training.export import merge_adapter
+    """The run's student with its last adapter merged into the weights, as a plain HF folder: the student
+    that round delivered, its interpolated adapter when it has one (training.interpolation)."""
+    from cosr.training.export import INTERPOLATED, merge_adapter
 
     cfg = RunConfig.model_validate_json((run_dir / "config.json").read_text())
     adapters = sorted((run_dir / "adapters").glob("round-*")) if (run_dir / "adapters").exists() else []
     if not adapters:
         raise FileNotFoundError(f"{run_dir} has no adapters/round-* to merge (no training round finished)")
-    return merge_adapter(_student_folder(cfg, print), adapters[-1], out)
+    last = adapters[-1] / INTERPOLATED if (adapters[-1] / INTERPOLATED).exists() else adapters[-1]
+    return merge_adapter(_student_folder(cfg, print), last, out)
 
 
 def resolve_run_dir(cfg: RunConfig, resume: str | None) -> tuple[str, Path]:
@@ -209,7 +211,9 @@ class SelfPlayRun:
         if state.values and self.rounds_before <= done < self.cfg.rounds:
             # A finished run asked for more rounds: new input starts the graph again from START on the
             # saved state, and route_start sends it to the next round (its evaluations exist). Not
-            # `state.next`: after a kill -9 it reads empty while the run is mid-round.
+            # `state.next`: LangGraph leaves out of it a task whose writes are saved, so a Ctrl-C that
+            # lands after a node ends and before the next checkpoint reads empty mid-round, and new
+            # input would drop those writes (`stream(None)` applies them and goes on).
             start = {"run_id": self.run_id}
         t0, steps0, tasks0 = time.perf_counter(), state.values.get("step", 0), self.store.tasks(self.run_id)
         for mode, payload in self.graph.stream(start, self.thread, context=self.ctx, stream_mode=["custom", "updates"]):

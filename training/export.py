@@ -18,3 +18,28 @@ def merge_adapter(base: Path, adapter: Path, out: Path) -> Path:
     merged.save_pretrained(out)
     AutoTokenizer.from_pretrained(base).save_pretrained(out)
     return out
+
+
+INTERPOLATED = "interpolated"  # the folder, inside a round's adapter, of the student that round delivers
+
+
+def interpolate_adapter(adapter: Path, out: Path, weight: float) -> Path:
+    """The adapter with its change to the base weights scaled by `weight`: base + weight x (adapted - base),
+    the weight-space ensemble of WiSE-FT (Wortsman et al., 2022, "Robust fine-tuning of zero-shot
+    models"). Exact for LoRA, whose change scaling x B x A is linear in B, so only the B matrices scale."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    if not 0.0 < weight <= 1.0:
+        raise ValueError(f"interpolation weight must be in (0, 1], got {weight}")
+    tensors = adapter / "adapter_model.safetensors"
+    if not tensors.exists():
+        raise FileNotFoundError(f"{adapter} is not a peft adapter folder (no adapter_model.safetensors)")
+    out.mkdir(parents=True, exist_ok=True)
+    for f in adapter.iterdir():
+        if f.is_file() and f.name != tensors.name:
+            shutil.copy2(f, out / f.name)
+    scaled = {k: v * weight if ".lora_B." in k else v for k, v in load_file(tensors).items()}
+    save_file(scaled, out / tensors.name, metadata={"format": "pt"})
+    return out

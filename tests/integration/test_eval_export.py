@@ -1,5 +1,5 @@
 """`cosr eval` and `cosr export --merged` on a finished tiny run: the merged student scores exactly what
-base + adapter scores, and the learning-curve picture and attribution are written."""
+base + the delivered (interpolated) adapter scores, and the learning-curve picture and attribution are written."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ def test_merged_export_scores_like_base_plus_adapter(tiny_run_config, tmp_path):
     trained = [r for r in summary["rounds"].values() if "adapter" in r]
     assert trained, "the tiny run should train at least one adapter"
     assert set(summary["attribution"]) <= {"zpd", "rehearsal"}  # the curriculum and the rehearsal set
-    adapter = run_dir / "adapters" / trained[-1]["adapter"]
+    # the student the last round delivered: its adapter interpolated towards the base (training.interpolation)
+    adapter = run_dir / "adapters" / trained[-1]["adapter"] / "interpolated"
+    assert (adapter / "adapter_config.json").exists()
 
     config = tmp_path / "eval.toml"
     config.write_text(f'skills = "{tiny_run_config.skills}"\n[eval]\nper_skill = 6\nlevels = [1, 2]\n'

@@ -106,6 +106,23 @@ def test_reloading_a_round_name_serves_the_new_files(server, student_dir, adapte
     assert tuned == _local(student_dir, b) and all("96" in t for t in tuned)
 
 
+def test_a_rounds_interpolated_student_is_served_then_the_trained_adapter_again(server, student_dir, adapters,
+                                                                                 tmp_path):
+    """What the evaluator does each round (training.interpolation): serve base + w x the trained change,
+    checked by the probe against the local weights, then the trained adapter again for self-play."""
+    from cosr.training.export import interpolate_adapter
+
+    a, _ = adapters
+    half = interpolate_adapter(a, tmp_path / "interpolated", 0.5)
+    student = _student(server, student_dir)
+    student.load_adapter(half, "round-003-interpolated")
+    assert student.last_probe.served_error < TOL and student.last_probe.effect > 10 * TOL
+    assert [g.text for g in student.generate(PROMPTS, temperature=0.0, max_new_tokens=6)] == _local(student_dir, half)
+    student.load_adapter(a, "round-003")
+    assert student.model_name == "round-003" and student.last_probe.served_error < TOL
+    assert [g.text for g in student.generate(PROMPTS, temperature=0.0, max_new_tokens=6)] == _local(student_dir, a)
+
+
 @pytest.mark.parametrize("served_as, expected", [
     ("swapped", "neither the adapter's nor the base's"),  # the server holds adapter a, we trained b
     ("student", "the base model's"),  # the name still points at the base weights

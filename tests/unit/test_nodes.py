@@ -140,3 +140,34 @@ def test_evaluator_records_a_baseline_then_rounds(runtime):
     second = evaluate({**first, "round": 1}, runtime)
     assert second["rounds_done"] == 1 and second["round"] == 2
     assert sorted(runtime.context.store.evaluations("r")) == [0, 1]
+
+
+def test_a_round_delivers_its_interpolated_student_and_self_play_goes_on_from_the_trained_one(runtime):
+    """training.interpolation < 1: the evaluator judges base + w x the trained change (WiSE-FT), then the
+    student serves the trained adapter again, the one the next round's self-play and training start from."""
+    import sqlite3
+
+    from cosr.agents.evaluator import evaluate_student
+    from cosr.domain import Trajectory, Verdict
+
+    ctx = runtime.context
+    assert ctx.config.training.interpolation == 0.75  # the default
+    batch = curate({"step": 0}, runtime)["batch"]
+    ctx.store.add_trajectories([Trajectory(id=f"r:1:{i}", run_id="r", round=1, step=1, task=t,
+                                           attempt=Attempt(task_id=t.id, student_id="s", raw_output=" " + t.reference),
+                                           verdict=Verdict(correct=True, score=1.0, status="correct"))
+                                for i, t in enumerate(batch)])
+    first = evaluate({"round": 1}, runtime)
+    update = train({"step": 1, "round": 1, "round_tasks": len(batch), "round_verified": len(batch)}, runtime)
+    folder = ctx.adapters_dir / "round-001" / "interpolated"
+    assert update["adapter"] == "round-001" and (folder / "adapter_model.safetensors").exists()
+    evaluate({**first, **update, "round": 1}, runtime)
+    assert ctx.student.adapter_version == "round-001"  # back on the trained adapter
+    with sqlite3.connect(ctx.store.path) as db:
+        judged = dict(db.execute("SELECT round, adapter FROM evaluations WHERE run_id = 'r'").fetchall())
+        outcomes = dict(db.execute("SELECT task_id, correct FROM evaluation_tasks WHERE round = 1").fetchall())
+    assert judged == {0: None, 1: "round-001-interpolated"}
+    other = make_student(ctx.config.student)
+    other.load_adapter(folder, "w")
+    again = evaluate_student(other, ctx.heldout, ctx.config.student, ctx.executor)
+    assert [bool(outcomes[t.id]) for t in ctx.heldout] == again

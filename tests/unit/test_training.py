@@ -11,7 +11,7 @@ import torch
 from cosr.config import TrainingConfig
 from cosr.training.data import Example
 from cosr.training.embedded import EmbeddedSpec, build_embedded_student
-from cosr.training.export import merge_adapter
+from cosr.training.export import interpolate_adapter, merge_adapter
 from cosr.training.lora import train_lora
 from cosr.training.teacher_signals import rlt_reward
 
@@ -65,6 +65,25 @@ def test_adapter_save_load_merge_round_trip_gives_identical_logits(tiny_student,
     assert not torch.allclose(a, base_logits, atol=1e-4)  # the adapter matters
     assert torch.equal(a, b)  # save + load is exact
     assert torch.allclose(a, m, atol=1e-5)  # merging folds the same function into the weights
+
+
+def test_an_interpolated_adapter_moves_every_weight_that_share_of_the_way(tiny_student, tmp_path):
+    """WiSE-FT: the merged interpolated student is base + w x (adapted - base), weight by weight."""
+    from safetensors.torch import load_file
+
+    train_lora(tiny_student, additions(64), TrainingConfig(epochs=3, batch_size=16, learning_rate=3e-3),
+               tmp_path / "adapter")
+    interpolate_adapter(tmp_path / "adapter", tmp_path / "adapter" / "interpolated", 0.25)
+    base = load_file(tiny_student / "model.safetensors")
+    full = load_file(merge_adapter(tiny_student, tmp_path / "adapter", tmp_path / "full") / "model.safetensors")
+    part = load_file(merge_adapter(tiny_student, tmp_path / "adapter" / "interpolated", tmp_path / "part")
+                     / "model.safetensors")
+    moved = [k for k in base if not torch.equal(full[k], base[k])]
+    assert moved  # the adapter changed the weights it targets
+    for k in base:
+        assert torch.allclose(part[k], base[k] + 0.25 * (full[k] - base[k]), atol=1e-6), k
+    with pytest.raises(ValueError, match="in \\(0, 1\\]"):
+        interpolate_adapter(tmp_path / "adapter", tmp_path / "bad", 1.5)
 
 
 def test_merge_refuses_a_folder_that_is_not_an_adapter(tiny_student, tmp_path):
