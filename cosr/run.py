@@ -171,6 +171,12 @@ class SelfPlayRun:
         self.rounds_before = asked_before if self.resumed else cfg.rounds  # what the run was asked for until now
         self.cfg = cfg.model_copy(update={"run_id": self.run_id, "run_dir": self.run_dir})
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.graph = compile_graph(self.run_dir / "checkpoints.sqlite")
+        self.thread = {"configurable": {"thread_id": self.run_id}, "recursion_limit": cfg.max_steps * 10 + 100}
+        done = self.graph.get_state(self.thread).values.get("rounds_done", 0) if self.resumed else 0
+        if cfg.rounds < done:
+            raise ValueError(f"{self.run_dir} has finished {done} rounds; --rounds {cfg.rounds} would take them "
+                             f"back (ask for {done} or more)")
         # More rounds are written down once the run is under way (events): a run stopped before that
         # is still the finished run it was, and a later --rounds N takes it on.
         self.write_config(self.rounds_before)
@@ -185,8 +191,6 @@ class SelfPlayRun:
             student=make_student(student_cfg), strategy=make_strategy(cfg.curator.strategy, cfg.curator),
             executor=executor, heldout=heldout_tasks(skills, cfg.eval),
         )
-        self.graph = compile_graph(self.run_dir / "checkpoints.sqlite")
-        self.thread = {"configurable": {"thread_id": self.run_id}, "recursion_limit": cfg.max_steps * 10 + 100}
 
     def write_config(self, rounds: int) -> None:
         (self.run_dir / "config.json").write_text(self.cfg.model_copy(update={"rounds": rounds}).model_dump_json(indent=2))

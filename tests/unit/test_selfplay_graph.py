@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from cosr.run import SelfPlayRun
 
 
@@ -77,3 +79,6 @@ def test_a_finished_run_goes_on_when_asked_for_more_rounds(tiny_run_config):
         assert sorted(more.store.evaluations(more.run_id)) == [0, 1, 2]
         assert before < {t.id for t in after}
         assert {t.round for t in after if t.id not in before} == {2}
+    with pytest.raises(ValueError, match="has finished 2 rounds; --rounds 1 would take them back"):
+        SelfPlayRun(cfg, resume=str(cfg.run_dir), rounds=1)  # fewer rounds than it has: refused, nothing touched
+    assert json.loads((cfg.run_dir / "config.json").read_text())["rounds"] == 2
