@@ -68,7 +68,7 @@ def per_skill(per_level: dict[tuple[str, int], tuple[int, int]]) -> dict[str, tu
 @contextmanager
 def delivered(ctx: Context, adapter: str | None) -> Iterator[Any]:
     """The student the round delivers: its interpolated adapter when the trainer wrote one
-    (training.interpolation < 1), then back to the trained adapter, which self-play goes on from."""
+    (training.interpolation below 1), then back to the trained adapter, which self-play goes on from."""
     folder = ctx.adapters_dir / adapter / INTERPOLATED if adapter else None
     if folder is None or not folder.exists():
         yield ctx.student

@@ -16,7 +16,7 @@ from cosr.graphs.context import Context
 from cosr.graphs.state import SelfPlayState
 from cosr.training.backends import render_prompt
 from cosr.training.data import Example, annotated
-from cosr.training.export import INTERPOLATED, interpolate_adapter
+from cosr.training.export import INTERPOLATED, interpolate_adapter, interpolates
 from cosr.training.lora import train_lora
 
 
@@ -72,7 +72,7 @@ def train(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
         previous = ctx.adapters_dir / state["adapter"] if state.get("adapter") else None
         stats = train_lora(student.trainable_path, examples, ctx.config.training, out,
                            init_adapter=previous, seed=ctx.config.seed + rnd)
-        if ctx.config.training.interpolation < 1.0:  # the student this round delivers (the evaluator's)
+        if interpolates(ctx.config.training.interpolation):  # the student this round delivers (the evaluator's)
             interpolate_adapter(out, out / INTERPOLATED, ctx.config.training.interpolation)
         student.load_adapter(out, out.name)  # self-play goes on from the trained adapter
         info.update(stats.to_dict(), adapter=out.name)

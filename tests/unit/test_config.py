@@ -27,6 +27,8 @@ def test_defaults_then_file_then_flags(tmp_path):
     ("[training]\nlearning_rate = 'fast'", "training.learning_rate"),
     ("colour = 'blue'", "colour"),
     ("rounds = ", "not valid TOML"),
+    ("[training]\ninterpolation = 1.5", "interpolation for every module must be in"),
+    ("[training.interpolation]\nself_attn = 0.5", "names modules LoRA does not adapt: \\['self_attn'\\]"),
 ])
 def test_bad_configs_name_the_field(tmp_path, text, message):
     f = tmp_path / "bad.toml"

@@ -143,7 +143,7 @@ def test_evaluator_records_a_baseline_then_rounds(runtime):
 
 
 def test_a_round_delivers_its_interpolated_student_and_self_play_goes_on_from_the_trained_one(runtime):
-    """training.interpolation < 1: the evaluator judges base + w x the trained change (WiSE-FT), then the
+    """training.interpolation below 1: the evaluator judges base + w x the trained change (WiSE-FT), then the
     student serves the trained adapter again, the one the next round's self-play and training start from."""
     import sqlite3
 
@@ -151,7 +151,7 @@ def test_a_round_delivers_its_interpolated_student_and_self_play_goes_on_from_th
     from cosr.domain import Trajectory, Verdict
 
     ctx = runtime.context
-    assert ctx.config.training.interpolation == 0.75  # the default
+    assert ctx.config.training.interpolation == {m: 0.5 for m in ("q_proj", "k_proj", "v_proj", "o_proj")}  # default
     batch = curate({"step": 0}, runtime)["batch"]
     ctx.store.add_trajectories([Trajectory(id=f"r:1:{i}", run_id="r", round=1, step=1, task=t,
                                            attempt=Attempt(task_id=t.id, student_id="s", raw_output=" " + t.reference),

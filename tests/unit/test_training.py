@@ -67,21 +67,28 @@ def test_adapter_save_load_merge_round_trip_gives_identical_logits(tiny_student,
     assert torch.allclose(a, m, atol=1e-5)  # merging folds the same function into the weights
 
 
-def test_an_interpolated_adapter_moves_every_weight_that_share_of_the_way(tiny_student, tmp_path):
-    """WiSE-FT: the merged interpolated student is base + w x (adapted - base), weight by weight."""
+@pytest.mark.parametrize("weight", [0.25, {"q_proj": 0.25, "down_proj": 0.5}], ids=["every-module", "per-module"])
+def test_an_interpolated_adapter_moves_every_weight_that_share_of_the_way(tiny_student, tmp_path, weight):
+    """WiSE-FT: the merged interpolated student is base + w x (adapted - base), weight by weight, w the
+    module's own where one is given (1.0 for modules not named)."""
     from safetensors.torch import load_file
 
     train_lora(tiny_student, additions(64), TrainingConfig(epochs=3, batch_size=16, learning_rate=3e-3),
                tmp_path / "adapter")
-    interpolate_adapter(tmp_path / "adapter", tmp_path / "adapter" / "interpolated", 0.25)
+    interpolate_adapter(tmp_path / "adapter", tmp_path / "adapter" / "interpolated", weight)
+
+    def share(key: str) -> float:  # "model.layers.0.self_attn.q_proj.weight" -> its module's weight
+        return weight if isinstance(weight, float) else weight.get(key.rsplit(".", 2)[-2], 1.0)
+
     base = load_file(tiny_student / "model.safetensors")
     full = load_file(merge_adapter(tiny_student, tmp_path / "adapter", tmp_path / "full") / "model.safetensors")
     part = load_file(merge_adapter(tiny_student, tmp_path / "adapter" / "interpolated", tmp_path / "part")
                      / "model.safetensors")
     moved = [k for k in base if not torch.equal(full[k], base[k])]
     assert moved  # the adapter changed the weights it targets
+    assert {share(k) for k in moved} == ({0.25} if isinstance(weight, float) else {0.25, 0.5, 1.0})
     for k in base:
-        assert torch.allclose(part[k], base[k] + 0.25 * (full[k] - base[k]), atol=1e-6), k
+        assert torch.allclose(part[k], base[k] + share(k) * (full[k] - base[k]), atol=1e-6), k
     with pytest.raises(ValueError, match="in \\(0, 1\\]"):
         interpolate_adapter(tmp_path / "adapter", tmp_path / "bad", 1.5)
 
