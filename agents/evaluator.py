@@ -15,7 +15,7 @@ from cosr.config import EvalConfig, StudentConfig
 from cosr.domain import Task
 from cosr.graphs.context import Context
 from cosr.graphs.state import SelfPlayState
-from cosr.training.export import INTERPOLATED
+from cosr.training.export import INTERPOLATED, delivered_adapter
 
 
 def heldout_tasks(skills, cfg: EvalConfig) -> list[Task]:
@@ -69,8 +69,8 @@ def per_skill(per_level: dict[tuple[str, int], tuple[int, int]]) -> dict[str, tu
 def delivered(ctx: Context, adapter: str | None) -> Iterator[Any]:
     """The student the round delivers: its interpolated adapter when the trainer wrote one
     (training.interpolation below 1), then back to the trained adapter, which self-play goes on from."""
-    folder = ctx.adapters_dir / adapter / INTERPOLATED if adapter else None
-    if folder is None or not folder.exists():
+    folder = delivered_adapter(ctx.adapters_dir / adapter) if adapter else None
+    if folder is None or folder.name != INTERPOLATED:
         yield ctx.student
         return
     ctx.student.load_adapter(folder, f"{adapter}-{INTERPOLATED}")

@@ -109,7 +109,6 @@ class TrainingConfig(Section):
     interpolation: float | dict[str, float] = {"q_proj": 0.5, "k_proj": 0.5, "v_proj": 0.5, "o_proj": 0.5}
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
-
     @model_validator(mode="after")
     def _interpolation(self) -> TrainingConfig:
         weights = self.interpolation if isinstance(self.interpolation, dict) else {"every module": self.interpolation}

@@ -115,14 +115,13 @@ def evaluate_heldout(cfg: RunConfig, *, adapter: Path | None = None, k: int = 1,
 def merged_student(run_dir: Path, out: Path) -> Path:
     """The run's student with its last adapter merged into the weights, as a plain HF folder: the student
     that round delivered, its interpolated adapter when it has one (training.interpolation)."""
-    from cosr.training.export import INTERPOLATED, merge_adapter
+    from cosr.training.export import delivered_adapter, merge_adapter
 
     cfg = RunConfig.model_validate_json((run_dir / "config.json").read_text())
     adapters = sorted((run_dir / "adapters").glob("round-*")) if (run_dir / "adapters").exists() else []
     if not adapters:
         raise FileNotFoundError(f"{run_dir} has no adapters/round-* to merge (no training round finished)")
-    last = adapters[-1] / INTERPOLATED if (adapters[-1] / INTERPOLATED).exists() else adapters[-1]
-    return merge_adapter(_student_folder(cfg, print), last, out)
+    return merge_adapter(_student_folder(cfg, print), delivered_adapter(adapters[-1]), out)
 
 
 def resolve_run_dir(cfg: RunConfig, resume: str | None) -> tuple[str, Path]:

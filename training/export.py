@@ -24,6 +24,13 @@ def merge_adapter(base: Path, adapter: Path, out: Path) -> Path:
 INTERPOLATED = "interpolated"  # the folder, inside a round's adapter, of the student that round delivers
 
 
+def delivered_adapter(round_adapter: Path) -> Path:
+    """The adapter of the student a round delivers: its interpolated one when the trainer wrote one
+    (training.interpolation below 1), else the trained adapter itself."""
+    interpolated = round_adapter / INTERPOLATED
+    return interpolated if interpolated.exists() else round_adapter
+
+
 def interpolate_adapter(adapter: Path, out: Path, weight: float | Mapping[str, float]) -> Path:
     """The adapter with its change to the base weights scaled by `weight`: base + weight x (adapted - base),
     the weight-space ensemble of WiSE-FT (Wortsman et al., 2022, "Robust fine-tuning of zero-shot
