@@ -107,6 +107,7 @@ def test_diagnostician_learns_from_the_batch_and_clears_it(runtime):
 
 def test_trainer_trains_an_adapter_on_verified_work_and_swaps_it_in(runtime):
     from cosr.domain import Trajectory, Verdict
+    from cosr.training.export import interpolates
 
     ctx = runtime.context
     batch = curate({"step": 0}, runtime)["batch"]
@@ -149,9 +150,10 @@ def test_a_round_delivers_its_interpolated_student_and_self_play_goes_on_from_th
 
     from cosr.agents.evaluator import evaluate_student
     from cosr.domain import Trajectory, Verdict
+    from cosr.training.export import interpolates
 
     ctx = runtime.context
-    assert ctx.config.training.interpolation == {m: 0.5 for m in ("q_proj", "k_proj", "v_proj", "o_proj")}  # default
+    assert interpolates(ctx.config.training.interpolation)  # the default interpolates
     batch = curate({"step": 0}, runtime)["batch"]
     ctx.store.add_trajectories([Trajectory(id=f"r:1:{i}", run_id="r", round=1, step=1, task=t,
                                            attempt=Attempt(task_id=t.id, student_id="s", raw_output=" " + t.reference),
