@@ -56,11 +56,15 @@ def test_interrupted_run_resumes_without_losing_or_duplicating(tmp_path, tiny_ru
     config, run_dir = tmp_path / "run.toml", tmp_path / "run"
     write_toml(tiny_run_config, config)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120"}
-    # A shell that starts a job in the background (`cmd &`, no job control) ignores SIGINT in it, and
-    # Python leaves an ignored SIGINT ignored: restore the default, as a terminal's Ctrl-C finds it.
-    proc = subprocess.Popen([*COSR, "selfplay", "--config", str(config), "--run-dir", str(run_dir)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    # A shell that starts a job in the background (`cmd &`, no job control) ignores SIGINT in it, and an
+    # ignored signal stays ignored across exec. Handled here for the moment of the spawn, it reaches the run
+    # at its default, as a terminal's Ctrl-C finds it (no preexec_fn: this process has threads).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen([*COSR, "selfplay", "--config", str(config), "--run-dir", str(run_dir)],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 300
     while stored_steps(run_dir / "store.sqlite") < 3:  # interrupt in the middle of round 1 or 2
         assert proc.poll() is None, proc.stdout.read()

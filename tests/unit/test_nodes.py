@@ -107,7 +107,6 @@ def test_diagnostician_learns_from_the_batch_and_clears_it(runtime):
 
 def test_trainer_trains_an_adapter_on_verified_work_and_swaps_it_in(runtime):
     from cosr.domain import Trajectory, Verdict
-    from cosr.training.export import interpolates
 
     ctx = runtime.context
     batch = curate({"step": 0}, runtime)["batch"]
