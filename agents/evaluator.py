@@ -84,9 +84,12 @@ def evaluate(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     evaluations = dict(state.get("evaluations") or {})
     rnd = 0 if not evaluations else state["round"]
-    with delivered(ctx, state.get("adapter")) as student:
-        solved = evaluate_student(student, ctx.heldout, ctx.config.student, ctx.executor)
-        version = student.adapter_version
+    solved = _stored_baseline(ctx) if rnd == 0 and not state.get("adapter") else None
+    version = None  # the base student's
+    if solved is None:
+        with delivered(ctx, state.get("adapter")) as student:
+            solved = evaluate_student(student, ctx.heldout, ctx.config.student, ctx.executor)
+            version = student.adapter_version
     levels = per_level(ctx.heldout, solved)
     skills = per_skill(levels)
     # Each task's outcome too: the held-out tasks are the same at every round, so gains are read paired.
@@ -95,3 +98,14 @@ def evaluate(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     evaluations[str(rnd)] = {s: round(c / n, 4) for s, (c, n) in skills.items()}
     runtime.stream_writer({"event": "evaluation", "round": rnd, "accuracy": evaluations[str(rnd)]})
     return {"evaluations": evaluations, "rounds_done": rnd, "round": rnd + 1, "round_tasks": 0, "round_verified": 0}
+
+
+def _stored_baseline(ctx: Context) -> list[bool] | None:
+    """The base student's outcome on every held-out task, if the store already holds it for this run: a
+    run resumed after its baseline, or a `cosr compare` run given its siblings' baseline (one student,
+    one held-out set, greedy decoding: the same outcomes)."""
+    stored = ctx.store.evaluation_tasks(ctx.run_id).get(0, {})
+    outcomes = {tid: ok for tasks in stored.values() for tid, ok in tasks.items()}
+    if not outcomes or any(t.id not in outcomes for t in ctx.heldout):
+        return None
+    return [outcomes[t.id] for t in ctx.heldout]

@@ -71,7 +71,7 @@ def train(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
         out = ctx.adapters_dir / f"round-{rnd:03d}"
         previous = ctx.adapters_dir / state["adapter"] if state.get("adapter") else None
         stats = train_lora(student.trainable_path, examples, ctx.config.training, out,
-                           init_adapter=previous, seed=ctx.config.seed + rnd)
+                           init_adapter=previous, seed=ctx.config.seed + rnd, round_no=rnd)
         if interpolates(ctx.config.training.interpolation):  # the student this round delivers (the evaluator's)
             interpolate_adapter(out, out / INTERPOLATED, ctx.config.training.interpolation)
         student.load_adapter(out, out.name)  # self-play goes on from the trained adapter

@@ -4,6 +4,7 @@ of the learning curves and, on request, one JSON row per strategy and seed. Logi
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,8 +71,10 @@ def compare_command(
     strategies: Annotated[str, typer.Option(help="comma-separated strategy names")] = "random,zpd,progress",
     seeds: Annotated[int, typer.Option(help="seeds per strategy (0..N-1)", min=1)] = 3,
     rounds: Annotated[int, typer.Option(help="LoRA rounds per run", min=1)] = 3,
-    # 3000 tasks (12000 samples): rounds of a few hundred tasks move nothing measurable on the embedded student
-    tasks_per_round: Annotated[int, typer.Option(help="tasks per round, the same budget for every run", min=1)] = 3000,
+    # 2000 tasks (8000 samples): rounds of a few hundred tasks move nothing measurable on the embedded student,
+    # and at 3000 a run took 460-480 s two at a time on two cores: nine would not fit in half an hour
+    # (README, "Comparing curricula")
+    tasks_per_round: Annotated[int, typer.Option(help="tasks per round, the same budget for every run", min=1)] = 2000,
     milestone: Annotated[str, typer.Option(help="held-out accuracy to reach on the frontier levels (0.8), or a gain over "
                                                 "their baseline (+0.05)")] = "+0.05",
     frontier: Annotated[str, typer.Option(help="baseline accuracy band LOW,HIGH that makes a (skill, level) a frontier level")] = "0.1,0.8",
@@ -80,6 +83,8 @@ def compare_command(
     out: Annotated[Optional[Path], typer.Option(help="compare directory (default runs/compare-<time>); reruns reuse finished runs")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="write one row per strategy and seed as JSON")] = None,
     plot_path: Annotated[Optional[Path], typer.Option("--plot", help="learning-curve PNG (default OUT/curves.png)")] = None,
+    jobs: Annotated[Optional[int], typer.Option(help="runs at once, each on its own share of the CPU cores "
+                                                     "(default: one per core, at most 4)", min=1)] = None,
 ) -> None:
     """Run several curriculum strategies side by side from the same student, seeds and task budget."""
     from cosr.compare import CompareSpec, aggregate, plot, row, run_all
@@ -104,7 +109,8 @@ def compare_command(
                           f"held-out {sum(acc.values()) / len(acc):.1%}")
 
     try:
-        summaries = run_all(base, spec, progress, log=lambda m: console.print(f"[dim]{m}[/]"))
+        summaries = run_all(base, spec, progress, log=lambda m: console.print(f"[dim]{m}[/]"),
+                            jobs=jobs or min(4, len(os.sched_getaffinity(0))))
     except KeyError as e:
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from None

@@ -20,6 +20,7 @@ reach of a CPU-sized budget and every strategy would read "never").
 
 from __future__ import annotations
 
+import os
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ class CompareSpec:
     seeds: list[int]
     out_dir: Path
     rounds: int = 3
-    tasks_per_round: int = 3000
+    tasks_per_round: int = 2000
     milestone: float = 0.05
     milestone_gain: bool = True  # milestone is a gain over the baseline frontier accuracy, not an accuracy
     frontier: tuple[float, float] = BAND
@@ -56,27 +57,137 @@ def run_config(base: RunConfig, spec: CompareSpec, strategy: str, seed: int) -> 
 
 
 def run_all(base: RunConfig, spec: CompareSpec, on_event: Callable[[str, int, dict], None] = lambda *a: None,
-            log: Callable[[str], None] = print) -> list[dict[str, Any]]:
-    """Run (or resume, or reuse when finished) every strategy x seed; return their summaries."""
+            log: Callable[[str], None] = print, jobs: int = 1) -> list[dict[str, Any]]:
+    """Run (or resume, or reuse when finished) every strategy x seed; return their summaries in
+    seed-then-strategy order. With jobs > 1 the runs go to that many processes, each pinned to its own
+    share of the CPU cores (a run is one small model: two one-core runs do more than one two-core run)."""
     from cosr.agents.curriculum import STRATEGIES
-    from cosr.run import SelfPlayRun
 
     for s in spec.strategies:
         STRATEGIES.get(s)  # an unknown name fails before any run starts
-    summaries = []
-    for seed in spec.seeds:
-        for strategy in spec.strategies:
-            cfg = run_config(base, spec, strategy, seed)
-            done = cfg.run_dir / "summary.json"
-            if done.exists() and _finished(done, spec.rounds):
-                summaries.append(_load(done))
+    todo = [(strategy, seed) for seed in spec.seeds for strategy in spec.strategies]
+    done: dict[tuple[str, int], dict[str, Any]] = {}
+    for key in todo:
+        path = run_config(base, spec, *key).run_dir / "summary.json"
+        if path.exists() and _finished(path, spec.rounds):
+            done[key] = _load(path)
+    pending = [k for k in todo if k not in done]
+    if jobs <= 1 or len(pending) <= 1:
+        for strategy, seed in pending:
+            done[(strategy, seed)] = _run_one(base, spec, strategy, seed, lambda ev, s=strategy, n=seed: on_event(s, n, ev), log)
+    else:
+        done.update(_run_parallel(base, spec, pending, jobs, on_event))
+    return [done[k] for k in todo]
+
+
+def _run_one(base: RunConfig, spec: CompareSpec, strategy: str, seed: int, on_event: Callable[[dict], None],
+             log: Callable[[str], None]) -> dict[str, Any]:
+    from cosr.run import SelfPlayRun
+
+    cfg = run_config(base, spec, strategy, seed)
+    resume = str(cfg.run_dir) if (cfg.run_dir / "config.json").exists() else None
+    if resume is None:
+        _share_from_siblings(spec, strategy, seed)
+    with SelfPlayRun(cfg, resume=resume, rounds=spec.rounds, log=log) as run:
+        for ev in run.events():
+            on_event(ev)
+        return run.summary()
+
+
+def _share_from_siblings(spec: CompareSpec, strategy: str, seed: int) -> None:
+    """Start a run's store with what an earlier run of this compare already measured of the same base
+    student: the baseline held-out outcomes (the same for every run) and the rehearsal set (the same for
+    every run of a seed: drawn from the seed, answered greedily). Each costs a minute of a ~6-minute run."""
+    from cosr.agents.evaluator import per_skill
+    from cosr.store import TrajectoryStore
+
+    run_id = f"{strategy}-s{seed}"
+    baseline = rehearsal = None
+    for other in sorted(spec.out_dir.glob("*-s*/store.sqlite")):
+        other_id = other.parent.name
+        if other_id == run_id:
+            continue
+        store = TrajectoryStore(other)
+        try:
+            baseline = baseline or store.evaluation_tasks(other_id).get(0)
+            if rehearsal is None and other_id.rsplit("-s", 1)[1] == str(seed):
+                rehearsal = store.rehearsal(other_id)
+        finally:
+            store.close()
+    if not (baseline or rehearsal):
+        return
+    (spec.out_dir / run_id).mkdir(parents=True, exist_ok=True)
+    store = TrajectoryStore(spec.out_dir / run_id / "store.sqlite")
+    try:
+        if baseline:
+            levels = {k: (sum(tasks.values()), len(tasks)) for k, tasks in baseline.items()}
+            store.record_evaluation(run_id, 0, per_skill(levels), None, per_level=levels,
+                                    per_task=[(tid, s, lv, ok) for (s, lv), tasks in baseline.items() for tid, ok in tasks.items()])
+        if rehearsal:
+            store.add_rehearsal(run_id, rehearsal)
+    finally:
+        store.close()
+
+
+def _worker(base_json: str, spec: CompareSpec, todo, cores: set[int], queue) -> None:
+    """Take runs from `todo` until its end marker (None), on this process's own cores; evaluation events and
+    results go to `queue`."""
+    import traceback
+
+    os.sched_setaffinity(0, cores)  # training.device sets torch's threads to the affinity
+    base = RunConfig.model_validate_json(base_json)
+    while (key := todo.get()) is not None:
+        strategy, seed = key
+
+        def forward(ev: dict, s: str = strategy, n: int = seed) -> None:
+            if ev["event"] == "evaluation":
+                queue.put(("event", s, n, ev))
+        try:
+            summary = _run_one(base, spec, strategy, seed, forward, log=lambda m: None)
+        except BaseException:  # noqa: BLE001 - reported to the parent, which raises
+            queue.put(("error", strategy, seed, traceback.format_exc()))
+            return
+        queue.put(("done", strategy, seed, summary))
+
+
+def _run_parallel(base: RunConfig, spec: CompareSpec, pending: list[tuple[str, int]], jobs: int,
+                  on_event: Callable[[str, int, dict], None]) -> dict[tuple[str, int], dict[str, Any]]:
+    import multiprocessing as mp
+    from queue import Empty
+
+    cores = sorted(os.sched_getaffinity(0))
+    jobs = min(jobs, len(pending), len(cores))
+    ctx = mp.get_context("spawn")  # a fresh interpreter: no torch threads or sandbox sockets inherited
+    queue, todo = ctx.Queue(), ctx.Queue()
+    # Strategy by strategy, so the runs that start together have different seeds and each later run finds
+    # its seed's rehearsal set made; taken by whichever worker is free, then one end marker each.
+    for key in [*sorted(pending, key=lambda k: (spec.strategies.index(k[0]), k[1])), *[None] * jobs]:
+        todo.put(key)
+    procs = [ctx.Process(target=_worker, args=(base.model_dump_json(), spec, todo, set(cores[k::jobs]), queue))
+             for k in range(jobs)]
+    for p in procs:
+        p.start()
+    results: dict[tuple[str, int], dict[str, Any]] = {}
+    try:
+        while len(results) < len(pending):
+            try:
+                kind, strategy, seed, payload = queue.get(timeout=5)
+            except Empty:  # is anyone still working?
+                if not any(p.is_alive() for p in procs):
+                    raise RuntimeError("compare workers exited before finishing their runs") from None
                 continue
-            resume = str(cfg.run_dir) if (cfg.run_dir / "config.json").exists() else None
-            with SelfPlayRun(cfg, resume=resume, rounds=spec.rounds, log=log) as run:
-                for ev in run.events():
-                    on_event(strategy, seed, ev)
-                summaries.append(run.summary())
-    return summaries
+            if kind == "event":
+                on_event(strategy, seed, payload)
+            elif kind == "done":
+                results[(strategy, seed)] = payload
+            else:
+                raise RuntimeError(f"run {strategy}-s{seed} failed:\n{payload}")
+    finally:
+        for p in procs:
+            if p.is_alive() and len(results) < len(pending):
+                p.terminate()
+            p.join()
+    return results
 
 
 def _load(path: Path) -> dict[str, Any]:

@@ -85,11 +85,12 @@ class TrainingConfig(Section):
     lora_alpha: int = Field(default=32, ge=1)
     lora_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     target_modules: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-    # 2e-4: the same gain on the practised levels as 5e-4 with less forgetting elsewhere (one round, 6.8k
-    # examples). 6e-4 with attention interpolated at 0.25 reads better after three rounds and worse after six
-    # (seeds 0-1: all skills 25.0% and 25.5% against 26.4% and 26.4%; small levels -5.3, -3.4 against -1.0,
-    # -0.8), and the six-round run is the one `cosr selfplay` delivers. README, "Learning rate".
-    learning_rate: float = Field(default=2e-4, gt=0)
+    # One number, or one per round with the last repeating. 2e-4: the same gain on the practised levels as
+    # 5e-4 with less forgetting elsewhere (one round, 6.8k examples). Faster starts read better after three
+    # rounds and worse after six, and the six-round run is the one `cosr selfplay` delivers: 6e-4 throughout
+    # (seeds 0-1: all skills 25.0% and 25.5% at round 6 against 26.4% and 26.4%), and 6e-4 for three rounds
+    # then 2e-4 (seeds 0-2: 25.3%, 25.4%, 26.5% against 26.4%, 26.4%, 26.0%). README, "Learning rate".
+    learning_rate: float | list[float] = 2e-4
     epochs: int = Field(default=3, ge=1)
     batch_size: int = Field(default=32, ge=1)
     replay_fraction: float = Field(default=0.5, ge=0.0, le=1.0, description="share of earlier rounds' data mixed in")
@@ -111,6 +112,18 @@ class TrainingConfig(Section):
     # attention at 0.5: +5.3, +1.1, +4.1, 26.3%; attention at 0, MLP kept: +3.8, -0.0, +1.7, 25.5%.
     interpolation: float | dict[str, float] = {"q_proj": 0.5, "k_proj": 0.5, "v_proj": 0.5, "o_proj": 0.5}
     device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    def learning_rate_for(self, round_no: int) -> float:
+        """The learning rate of LoRA round `round_no` (1-based); a schedule's last value holds after it."""
+        rates = self.learning_rate if isinstance(self.learning_rate, list) else [self.learning_rate]
+        return rates[min(round_no, len(rates)) - 1]
+
+    @model_validator(mode="after")
+    def _learning_rate(self) -> TrainingConfig:
+        rates = self.learning_rate if isinstance(self.learning_rate, list) else [self.learning_rate]
+        if not rates or any(r <= 0 for r in rates):
+            raise ValueError(f"learning_rate must be a positive number or a non-empty list of them, got {self.learning_rate}")
+        return self
 
     @model_validator(mode="after")
     def _interpolation(self) -> TrainingConfig:

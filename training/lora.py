@@ -32,6 +32,7 @@ class RoundStats:
     peak_memory_mb: float
     device: str
     adapter_bytes: int
+    learning_rate: float
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -47,9 +48,10 @@ def _peak_memory_mb(device: str) -> float:
 
 def train_lora(
     base_path: Path, examples: Sequence[Example], cfg: TrainingConfig, out_dir: Path, *,
-    init_adapter: Path | None = None, seed: int = 0, max_len: int = 512,
+    init_adapter: Path | None = None, seed: int = 0, max_len: int = 512, round_no: int = 1,
 ) -> RoundStats:
-    """Train (or continue training) an adapter on `examples` and save it to `out_dir`."""
+    """Train (or continue training) an adapter on `examples` and save it to `out_dir`; `round_no` picks the
+    learning rate from the config's schedule."""
     import torch
     from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -69,10 +71,11 @@ def train_lora(
             r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
             target_modules=cfg.target_modules, task_type="CAUSAL_LM"))
     encoded = encode(tokenizer, examples, max_len)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.learning_rate)
+    lr = cfg.learning_rate_for(round_no)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
     total = cfg.epochs * math.ceil(len(encoded) / cfg.batch_size)
     # Warm up, then decay to zero: a round that ends at full learning rate leaves the weights noisy.
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.learning_rate, total_steps=max(total, 2),
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(total, 2),
                                                 pct_start=0.1, anneal_strategy="linear")
     rng, losses, tokens, steps = random.Random(seed), [], 0, 0
     t0 = time.perf_counter()
@@ -93,5 +96,5 @@ def train_lora(
         examples=len(examples), steps=steps, tokens=tokens, seconds=round(seconds, 2),
         tokens_per_s=round(tokens / seconds, 1) if seconds else 0.0,
         first_loss=round(sum(head) / len(head), 4), last_loss=round(sum(tail) / len(tail), 4),
-        peak_memory_mb=round(_peak_memory_mb(device), 1), device=device, adapter_bytes=size,
+        peak_memory_mb=round(_peak_memory_mb(device), 1), device=device, adapter_bytes=size, learning_rate=lr,
     )

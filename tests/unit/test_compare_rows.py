@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from cosr.cli_compare import parse_milestone
-from cosr.compare import CompareSpec, row
+from cosr.compare import CompareSpec, _share_from_siblings, row
+from cosr.store import TrajectoryStore
 
 
 def _summary(levels_by_round: list[dict[str, list[int]]]) -> dict:
@@ -51,3 +52,24 @@ def test_a_run_from_an_older_cosr_is_a_clear_error():
     del old["heldout_levels"]
     with pytest.raises(ValueError, match="older cosr"):
         row(old, CompareSpec(strategies=["zpd"], seeds=[1], out_dir=Path("x")))
+
+
+def test_a_new_run_starts_from_its_siblings_baseline_and_its_seeds_rehearsal(tmp_path):
+    def stored(run_id: str, solved: bool, prompt: str) -> None:
+        (tmp_path / run_id).mkdir()
+        store = TrajectoryStore(tmp_path / run_id / "store.sqlite")
+        store.record_evaluation(run_id, 0, {"addition": (int(solved), 1)}, None, per_level={("addition", 1): (int(solved), 1)},
+                                per_task=[("t1", "addition", 1, solved)])
+        store.add_rehearsal(run_id, [("q1", "addition", 1, prompt, " 2", True)])
+        store.close()
+
+    stored("random-s0", True, "1 + 1 (seed 0)")
+    stored("random-s1", True, "1 + 1 (seed 1)")
+    spec = CompareSpec(strategies=["random", "zpd"], seeds=[0, 1], out_dir=tmp_path)
+    _share_from_siblings(spec, "zpd", 1)
+    store = TrajectoryStore(tmp_path / "zpd-s1" / "store.sqlite")
+    assert store.evaluation_tasks("zpd-s1") == {0: {("addition", 1): {"t1": True}}}
+    assert store.evaluations("zpd-s1") == {0: {"addition": (1, 1)}}
+    assert [row[3] for row in store.rehearsal("zpd-s1")] == ["1 + 1 (seed 1)"]  # its own seed's, not seed 0's
+    _share_from_siblings(spec, "zpd", 2)  # no run of seed 2 yet: the baseline only
+    assert TrajectoryStore(tmp_path / "zpd-s2" / "store.sqlite").rehearsal("zpd-s2") is None

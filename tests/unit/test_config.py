@@ -25,6 +25,8 @@ def test_defaults_then_file_then_flags(tmp_path):
     ("[student]\nbackend = 'carrier-pigeon'", "student.backend"),
     ("[curator]\ntarget_success = [0.9, 0.2]", "target_success"),
     ("[training]\nlearning_rate = 'fast'", "training.learning_rate"),
+    ("[training]\nlearning_rate = []", "learning_rate must be a positive number or a non-empty list"),
+    ("[training]\nlearning_rate = [6e-4, -2e-4]", "learning_rate must be a positive number or a non-empty list"),
     ("colour = 'blue'", "colour"),
     ("rounds = ", "not valid TOML"),
     ("[training]\ninterpolation = 1.5", "interpolation for every module must be in"),
@@ -36,6 +38,15 @@ def test_bad_configs_name_the_field(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message) as e:
         load_config(f)
     assert str(f) in str(e.value)
+
+
+def test_a_learning_rate_schedule_holds_its_last_value(tmp_path):
+    f = tmp_path / "run.toml"
+    f.write_text("[training]\nlearning_rate = [1e-3, 5e-4]\n")
+    training = load_config(f).training
+    assert [training.learning_rate_for(r) for r in (1, 2, 3, 9)] == [1e-3, 5e-4, 5e-4, 5e-4]
+    f.write_text("[training]\nlearning_rate = 3e-4\n")
+    assert {load_config(f).training.learning_rate_for(r) for r in (1, 4)} == {3e-4}
 
 
 def test_missing_file_is_a_clear_error():

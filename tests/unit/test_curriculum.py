@@ -9,7 +9,7 @@ from collections import Counter
 from langgraph.runtime import Runtime
 
 from cosr.agents.curator import curate
-from cosr.agents.curriculum import Pick, make_strategy, predicted_success
+from cosr.agents.curriculum import Pick, is_mastered, make_strategy, predicted_success
 from cosr.agents.curriculum.progress import learning_progress
 from cosr.agents.diagnostician import diagnose, update_mastery
 from cosr.agents.evaluator import heldout_tasks
@@ -101,6 +101,8 @@ def test_progress_plays_where_accuracy_changes_and_reviews_mastered_skills():
     counts = Counter(p.skill for p in make_strategy("progress", CuratorConfig()).choose(skills, mastery, 600, random.Random(1)))
     assert counts["subtraction"] > 3 * counts["multiplication"]
     assert 0.08 < counts["addition"] / 600 < 0.25  # review of the mastered skill
+    # no prerequisite gate: gcd waits on remainder and division, which nobody has mastered here
+    assert counts["gcd"] > 0 and not is_mastered(mastery.get("division"), CuratorConfig())
 
 
 def test_learnability_prefers_coin_flips():

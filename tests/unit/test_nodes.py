@@ -142,6 +142,16 @@ def test_evaluator_records_a_baseline_then_rounds(runtime):
     assert sorted(runtime.context.store.evaluations("r")) == [0, 1]
 
 
+def test_the_evaluator_takes_a_baseline_the_store_already_holds(runtime):
+    ctx = runtime.context
+    # every held-out task marked solved: the real tiny student solves far fewer, so 100% can only be the stored one
+    ctx.store.record_evaluation("r", 0, {}, None, per_task=[(t.id, t.skill, t.difficulty, True) for t in ctx.heldout])
+    first = evaluate({"round": 1}, runtime)
+    assert set(first["evaluations"]["0"].values()) == {1.0}
+    second = evaluate({**first, "round": 1}, runtime)  # a round after the baseline is always measured
+    assert min(second["evaluations"]["1"].values()) < 1.0
+
+
 def test_a_round_delivers_its_interpolated_student_and_self_play_goes_on_from_the_trained_one(runtime):
     """training.interpolation below 1: the evaluator judges base + w x the trained change (WiSE-FT), then the
     student serves the trained adapter again, the one the next round's self-play and training start from."""

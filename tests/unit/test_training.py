@@ -48,6 +48,20 @@ def test_a_round_lowers_training_loss_changes_only_the_adapter(tiny_student, tmp
     assert lora_b and any(p.abs().sum() > 0 for p in lora_b)  # peft starts B at zero: training moved it
 
 
+def test_each_round_trains_at_its_scheduled_learning_rate(tiny_student, tmp_path):
+    from safetensors.torch import load_file
+
+    cfg = TrainingConfig(epochs=2, batch_size=16, learning_rate=[3e-3, 1e-9])
+    moved = {}
+    for round_no in (1, 2):
+        out = tmp_path / f"round-{round_no:03d}"
+        stats = train_lora(tiny_student, additions(64), cfg, out, round_no=round_no)
+        assert stats.learning_rate == cfg.learning_rate[round_no - 1]
+        moved[round_no] = sum(v.abs().sum().item() for k, v in load_file(out / "adapter_model.safetensors").items()
+                              if "lora_B" in k)  # peft starts B at zero: how far training took it
+    assert moved[1] > 1000 * moved[2] > 0
+
+
 def test_adapter_save_load_merge_round_trip_gives_identical_logits(tiny_student, tmp_path):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
