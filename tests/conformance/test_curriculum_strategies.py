@@ -20,7 +20,9 @@ from cosr.graphs.skills import SkillGraph
 from cosr.store import TrajectoryStore
 from tests.support.openai_server import ScriptedOpenAIServer
 
-BLIND = {"random"}  # the baseline ignores the student by design
+# The baseline ignores the student by design; progress ignores the skill graph by design (its progress
+# signal is the guide; agents/curriculum/progress.py). Every other strategy gates on prerequisites.
+BLIND = {"random", "progress"}
 
 
 def scripted(model: str, prompt: str) -> str:
