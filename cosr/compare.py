@@ -87,37 +87,37 @@ def _run_one(base: RunConfig, spec: CompareSpec, strategy: str, seed: int, on_ev
     cfg = run_config(base, spec, strategy, seed)
     resume = str(cfg.run_dir) if (cfg.run_dir / "config.json").exists() else None
     if resume is None:
-        _share_from_siblings(spec, strategy, seed)
+        _share_from_siblings(cfg, spec)
     with SelfPlayRun(cfg, resume=resume, rounds=spec.rounds, log=log) as run:
         for ev in run.events():
             on_event(ev)
         return run.summary()
 
 
-def _share_from_siblings(spec: CompareSpec, strategy: str, seed: int) -> None:
+def _share_from_siblings(cfg: RunConfig, spec: CompareSpec) -> None:
     """Start a run's store with what an earlier run of this compare already measured of the same base
     student: the baseline held-out outcomes (the same for every run) and the rehearsal set (the same for
-    every run of a seed: drawn from the seed, answered greedily). Each costs a minute of a ~6-minute run."""
+    every run of a seed: drawn from the seed, answered greedily): 3840 and ~9000 greedy answers not made again."""
     from cosr.agents.evaluator import per_skill
     from cosr.store import TrajectoryStore
 
-    run_id = f"{strategy}-s{seed}"
+    run_id = cfg.run_id
     baseline = rehearsal = None
     for other in sorted(spec.out_dir.glob("*-s*/store.sqlite")):
-        other_id = other.parent.name
+        other_id = other.parent.name  # run_config names a run <strategy>-s<seed>
         if other_id == run_id:
             continue
         store = TrajectoryStore(other)
         try:
             baseline = baseline or store.evaluation_tasks(other_id).get(0)
-            if rehearsal is None and other_id.rsplit("-s", 1)[1] == str(seed):
+            if rehearsal is None and other_id.rsplit("-s", 1)[1] == str(cfg.seed):
                 rehearsal = store.rehearsal(other_id)
         finally:
             store.close()
     if not (baseline or rehearsal):
         return
-    (spec.out_dir / run_id).mkdir(parents=True, exist_ok=True)
-    store = TrajectoryStore(spec.out_dir / run_id / "store.sqlite")
+    cfg.run_dir.mkdir(parents=True, exist_ok=True)
+    store = TrajectoryStore(cfg.run_dir / "store.sqlite")
     try:
         if baseline:
             levels = {k: (sum(tasks.values()), len(tasks)) for k, tasks in baseline.items()}

@@ -113,14 +113,17 @@ class TrainingConfig(Section):
     interpolation: float | dict[str, float] = {"q_proj": 0.5, "k_proj": 0.5, "v_proj": 0.5, "o_proj": 0.5}
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
+    def _learning_rates(self) -> list[float]:
+        return self.learning_rate if isinstance(self.learning_rate, list) else [self.learning_rate]
+
     def learning_rate_for(self, round_no: int) -> float:
         """The learning rate of LoRA round `round_no` (1-based); a schedule's last value holds after it."""
-        rates = self.learning_rate if isinstance(self.learning_rate, list) else [self.learning_rate]
+        rates = self._learning_rates()
         return rates[min(round_no, len(rates)) - 1]
 
     @model_validator(mode="after")
     def _learning_rate(self) -> TrainingConfig:
-        rates = self.learning_rate if isinstance(self.learning_rate, list) else [self.learning_rate]
+        rates = self._learning_rates()
         if not rates or any(r <= 0 for r in rates):
             raise ValueError(f"learning_rate must be a positive number or a non-empty list of them, got {self.learning_rate}")
         return self

@@ -9,12 +9,12 @@ as in `zpd`, inside the target success band.
 
 Every skill not mastered is in play, whatever the skill graph says of its prerequisites: the progress
 signal itself is meant to find where the student learns (Matiisen et al. use no graph), and zpd is the
-strategy that gates. Gated, progress spent a compare run's tasks on five skills and none on 16 of the
+strategy that gates. Gated, progress spent a compare run's tasks on eight skills and none on 16 of the
 23 levels the student partly knew, all behind one-digit division (57% at level 1, never mastered in
-three rounds) or chain_sum level 1 (16%). Ungated it practises 14 skills, but that did not make it teach more: in the default
-compare (3 seeds) its frontier gain was -0.8 +- 0.2 points against random's -0.2 +- 0.6, and the levels
-it took up rose no more than where nobody practised them (gcd level 3: +11 to +14 with ~640 tasks,
-+10 to +11 with none). README, "Comparing curricula".
+three rounds) or chain_sum level 1 (16%). Ungated it practises all 16, but that did not make it teach
+more: in the default compare (3 seeds) its frontier gain was -0.8 +- 0.2 points against random's -0.2 +-
+0.6, and the levels it took up rose no more than where nobody practised them (gcd level 3: +11 to +14
+with ~640 tasks, +10 to +11 with none). README, "Comparing curricula".
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from cosr.cli_compare import parse_milestone
-from cosr.compare import CompareSpec, _share_from_siblings, row
+from cosr.compare import CompareSpec, _share_from_siblings, row, run_config
+from cosr.config import RunConfig
 from cosr.store import TrajectoryStore
 
 
@@ -66,10 +67,13 @@ def test_a_new_run_starts_from_its_siblings_baseline_and_its_seeds_rehearsal(tmp
     stored("random-s0", True, "1 + 1 (seed 0)")
     stored("random-s1", True, "1 + 1 (seed 1)")
     spec = CompareSpec(strategies=["random", "zpd"], seeds=[0, 1], out_dir=tmp_path)
-    _share_from_siblings(spec, "zpd", 1)
+    _share_from_siblings(run_config(RunConfig(), spec, "zpd", 1), spec)
     store = TrajectoryStore(tmp_path / "zpd-s1" / "store.sqlite")
     assert store.evaluation_tasks("zpd-s1") == {0: {("addition", 1): {"t1": True}}}
     assert store.evaluations("zpd-s1") == {0: {"addition": (1, 1)}}
     assert [row[3] for row in store.rehearsal("zpd-s1")] == ["1 + 1 (seed 1)"]  # its own seed's, not seed 0's
-    _share_from_siblings(spec, "zpd", 2)  # no run of seed 2 yet: the baseline only
-    assert TrajectoryStore(tmp_path / "zpd-s2" / "store.sqlite").rehearsal("zpd-s2") is None
+    store.close()
+    _share_from_siblings(run_config(RunConfig(), spec, "zpd", 2), spec)  # no run of seed 2 yet: the baseline only
+    store = TrajectoryStore(tmp_path / "zpd-s2" / "store.sqlite")
+    assert store.rehearsal("zpd-s2") is None and 0 in store.evaluation_tasks("zpd-s2")
+    store.close()
