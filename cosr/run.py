@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from cosr import frontier
 from cosr.config import RunConfig, StudentConfig
@@ -194,7 +194,7 @@ class SelfPlayRun:
     def write_config(self, rounds: int) -> None:
         (self.run_dir / "config.json").write_text(self.cfg.model_copy(update={"rounds": rounds}).model_dump_json(indent=2))
 
-    def __enter__(self) -> SelfPlayRun:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
