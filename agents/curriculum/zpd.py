@@ -10,28 +10,26 @@ Per batch: the band is judged on one Thompson draw per pair (`sampled_success`),
 it the FOCUS with the most to teach (p(1-p), scaled down for small task spaces, scaled up for a level 1
 that gates locked skills) share the batch.
 
-Gates: a skill stays locked until every prerequisite is mastered at level 1, and nothing else moves a
-prerequisite there. Without the bonus, remainder level 1 (p ~ 0.65, 69 distinct tasks) was never
-practised, so gcd stayed locked in every zpd run, while random taught gcd level 3 from 18 to 29-33 of
-80 held-out tasks with ~130 tasks.
+Gates: a skill stays locked until every prerequisite is mastered at level 1. A level 1 that keeps skills
+locked gets a bonus only when it is open (`frontier.OPEN` distinct tasks or more, chain_sum's): on a
+small one practice cannot master it, it drills facts and loses held-out ones. With the bonus on
+one-digit division (76 distinct tasks, gate to four skills) zpd sampled it 1888-1984 times in each run
+of a default compare and lost 14-16 points of held-out accuracy on it, over half of zpd's loss on the
+small frontier levels; the four skills stayed locked anyway.
 """
 
 from __future__ import annotations
 
 import random
 
-from cosr.agents.curriculum import STRATEGIES, Pick, band_level, predicted_success, sampled_success, unlocked
+from cosr.agents.curriculum import STRATEGIES, Pick, band_level, openness, predicted_success, sampled_success, unlocked
 from cosr.config import CuratorConfig
 from cosr.domain import Mastery
+from cosr.frontier import OPEN
 
-FRESH = 256  # distinct tasks in 256 draws: a smaller level is partly memorised, not learnt (graph.distinct_tasks)
 FOCUS = 8  # pairs taught at once: at 3 (chosen when a task gave one sample, not 4) zpd's rounds gained
 # on the practised levels and lost more elsewhere than random's broad ones (cosr compare, 3 seeds)
-# A level 1 that keeps skills locked counts double, however many wait on it: at x(1 + the number
-# waiting), one-digit division (gate to four skills, 80 distinct tasks) took 2275-2602 of a run's
-# ~15000 tasks and lost 14-18 of its 80 held-out facts; capped at x2, the partly-known levels went
-# -0.2 -> +0.2 and -0.7 -> -0.3 points (default run, seeds 0-1).
-GATE = 2.0
+GATE = 2.0  # an open level 1 that keeps skills locked counts double, however many wait on it
 REVIEW = 0.1  # share of picks spent on mastered levels (LoRA rounds on narrow data forget the rest)
 
 
@@ -60,8 +58,9 @@ class ZPDCurriculum:
         # Levels with fresh tasks to generalise from come first; small ones (still prerequisites to
         # master) get a share in proportion to their size.
         waiting = gated(skills, open_skills)
-        value = {k: min(1.0, skills.distinct_tasks(*k) / FRESH) * preds[k] * (1 - preds[k])
-                 * (GATE if waiting.get(k[0]) and k[1] == 1 else 1.0) for k in band}
+        value = {k: openness(skills, *k) * preds[k] * (1 - preds[k])
+                 * (GATE if waiting.get(k[0]) and k[1] == 1 and skills.distinct_tasks(*k) >= OPEN else 1.0)
+                 for k in band}
         band = sorted(band, key=lambda k: -value[k])[:FOCUS]
         weights = [value[k] + 1e-9 for k in band]
         out = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+import pytest
 from langgraph.runtime import Runtime
 
 from cosr.agents.curator import curate
@@ -105,6 +106,25 @@ def test_progress_plays_where_accuracy_changes_and_reviews_mastered_skills():
     assert counts["gcd"] > 0 and not is_mastered(mastery.get("division"), CuratorConfig())
 
 
+def test_progress_weighs_a_skill_by_the_openness_of_the_level_it_would_teach():
+    """Equal learning progress, both taught at level 1: a level of a few dozen facts (addition: ~90
+    distinct tasks, its held-out facts never shown) gets a share in proportion to its size against an
+    open one (chain_sum: ~250)."""
+    from cosr.agents.curriculum import openness
+
+    skills = SkillGraph.from_dict({"skills": [
+        {"name": "facts", "domain": "math", "generator": "addition"},
+        {"name": "open", "domain": "math", "generator": "chain_sum"}]})
+    # p(L1) ~ 0.6 in the band, p(L2) ~ 0.05 below it: level 1 is the one each would be taught at
+    mastery = {s: Mastery(skill=s, ability=-2.0, by_level={1: (6.0, 10.0)}) for s in ("facts", "open")}
+    picks = Counter((p.skill, p.level) for p in make_strategy("progress", CuratorConfig()).choose(
+        skills, mastery, 3000, random.Random(4)))
+    assert set(picks) == {("facts", 1), ("open", 1)}
+    expected = openness(skills, "facts", 1) / openness(skills, "open", 1)
+    assert expected < 0.5
+    assert abs(picks[("facts", 1)] / picks[("open", 1)] - expected) < 0.1, picks
+
+
 def test_learnability_prefers_coin_flips():
     skills = SkillGraph.builtin()
     mastery = {"addition": Mastery(skill="addition", ability=2.0)}  # p(L3) = 0.5
@@ -121,21 +141,28 @@ def test_the_ladder_climbs_in_a_fixed_order():
     assert Counter((p.skill, p.level) for p in picks).most_common(1)[0][0] == ("multiplication", 1)
 
 
-def test_zpd_favours_the_level_one_that_keeps_a_skill_locked():
-    """Two roots the student knows equally well; only one gates a locked skill, so its level 1 gets the
-    larger share (mastering it is the only way zpd ever opens the locked skill)."""
+@pytest.mark.parametrize(("generator", "bonus"), [("chain_sum", True), ("addition", False)])
+def test_zpd_favours_an_open_level_one_that_keeps_a_skill_locked(generator, bonus):
+    """Two roots the student knows equally well; only one gates a locked skill. Its level 1 gets the
+    larger share when the level is open (chain_sum: ~250 distinct tasks), where practice can master
+    it; a level of a few dozen facts (addition: ~90) gets no bonus, practice there only drills facts."""
     from cosr.agents.curriculum.zpd import gated
+    from cosr.frontier import OPEN
 
     skills = SkillGraph.from_dict({"skills": [
-        {"name": "a", "domain": "math", "generator": "addition"},
-        {"name": "b", "domain": "math", "generator": "addition"},
+        {"name": "a", "domain": "math", "generator": generator},
+        {"name": "b", "domain": "math", "generator": generator},
         {"name": "c", "domain": "math", "generator": "chain_sum", "prerequisites": ["a"]}]})
+    assert (skills.distinct_tasks("a", 1) >= OPEN) is bonus
     same = {"ability": 0.4, "by_level": {1: (6.0, 10.0)}}  # p(L1) ~ 0.6: in the band, below mastery
     mastery = {s: Mastery(skill=s, **same) for s in ("a", "b")}
     zpd = make_strategy("zpd", CuratorConfig())
     assert zpd.unlocked(skills, mastery) == ["a", "b"] and gated(skills, ["a", "b"]) == {"a": 1, "b": 0}
     picks = Counter((p.skill, p.level) for p in zpd.choose(skills, mastery, 2000, random.Random(5)))
-    assert picks[("a", 1)] > 1.5 * picks[("b", 1)] > 0
+    if bonus:
+        assert picks[("a", 1)] > 1.5 * picks[("b", 1)] > 0
+    else:
+        assert 0.8 < picks[("a", 1)] / picks[("b", 1)] < 1.25, picks
     assert not any(skill == "c" for skill, _ in picks)
 
 
@@ -143,8 +170,8 @@ def test_zpd_gate_bonus_does_not_grow_with_the_number_of_locked_skills():
     """One root gates three locked skills, the other one: their level 1s get the same share, so a
     many-way gate is not drilled at the expense of everything else."""
     skills = SkillGraph.from_dict({"skills": [
-        {"name": "a", "domain": "math", "generator": "addition"},
-        {"name": "b", "domain": "math", "generator": "addition"},
+        {"name": "a", "domain": "math", "generator": "chain_sum"},  # open level 1s: the gate bonus applies
+        {"name": "b", "domain": "math", "generator": "chain_sum"},
         *({"name": n, "domain": "math", "generator": "chain_sum", "prerequisites": ["a"]} for n in "cde"),
         {"name": "f", "domain": "math", "generator": "chain_sum", "prerequisites": ["b"]}]})
     same = {"ability": 0.4, "by_level": {1: (6.0, 10.0)}}
