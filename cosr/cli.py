@@ -48,6 +48,7 @@ def selfplay(
     """Run batch self-play: curate, attempt, verify, record, and LoRA-train the student in rounds."""
     from cosr.display import RunView, heldout_table
     from cosr.run import SelfPlayRun
+    from cosr.training.backends.openai_compat import StudentUnavailable
 
     try:
         cfg = load_config(config, {"run_dir": run_dir, "seed": seed, "curator.strategy": strategy,
@@ -67,6 +68,10 @@ def selfplay(
             console.print(f"\n[yellow]interrupted.[/] Nothing verified is lost; continue with\n"
                           f"  cosr selfplay --resume {run.run_id}" + (f" --run-dir {run.run_dir}" if run_dir else ""))
             raise typer.Exit(130) from None
+        except StudentUnavailable as e:  # a dead or refusing server: say so, and how to go on once it is back
+            console.print(f"\n[red]error:[/] {e}\nNothing verified is lost; when the server answers, continue with\n"
+                          f"  cosr selfplay --resume {run.run_id}" + (f" --run-dir {run.run_dir}" if run_dir else ""))
+            raise typer.Exit(1) from None
     assert summary is not None
     console.print(heldout_table(summary["heldout_accuracy"]))
     overall = summary["heldout_overall"]

@@ -87,7 +87,7 @@ def compare_command(
                                                      "(default: one per core, at most 4)", min=1)] = None,
 ) -> None:
     """Run several curriculum strategies side by side from the same student, seeds and task budget."""
-    from cosr.compare import CompareSpec, aggregate, plot, row, run_all
+    from cosr.compare import CompareSpec, RunFailed, aggregate, plot, row, run_all
 
     try:
         lo, hi = (float(x) for x in frontier.split(","))
@@ -111,9 +111,15 @@ def compare_command(
     try:
         summaries = run_all(base, spec, progress, log=lambda m: console.print(f"[dim]{m}[/]"),
                             jobs=jobs or min(4, len(os.sched_getaffinity(0))))
-    except KeyError as e:
+    except (KeyError, ValueError) as e:  # an unknown strategy; runs in --out made with other settings
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from None
+    except RunFailed as e:
+        console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        console.print(f"\n[yellow]interrupted.[/] Finished rounds are kept; the same command with --out {out} resumes.")
+        raise typer.Exit(130) from None
     try:
         from cosr.run import load_skills
 

@@ -56,6 +56,54 @@ def run_config(base: RunConfig, spec: CompareSpec, strategy: str, seed: int) -> 
     return RunConfig.model_validate(cfg.model_dump())
 
 
+class RunFailed(RuntimeError):
+    """A run of the compare raised: its finished rounds stay in its store, and a rerun with the same --out
+    resumes it. The full traceback is written to the run's folder (`error.txt`)."""
+
+    def __init__(self, run_id: str, run_dir: Path, reason: str, trace: str) -> None:
+        self.run_id, self.path = run_id, run_dir / "error.txt"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(trace)
+        super().__init__(f"run {run_id} failed: {reason} (traceback in {self.path}); its finished rounds are kept, "
+                         "and the same command resumes it")
+
+
+def _reason(e: BaseException) -> str:
+    return f"{type(e).__name__}: {e}"
+
+
+# What tells the runs of one compare apart, and how long they run (a compare may be taken on to more rounds);
+# everything else must match for a stored run to be reused, resumed or shared.
+NOT_COMPARED = {"run_id", "run_dir", "seed", "curator.strategy", "rounds", "max_steps"}
+
+
+def config_differences(a: RunConfig, b: RunConfig) -> list[str]:
+    """Dotted names of the settings two run configurations disagree on, leaving out what tells runs apart."""
+    def flat(d: dict, pre: str = "") -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            out.update(flat(v, f"{pre}{k}.") if isinstance(v, dict) else {f"{pre}{k}": v})
+        return out
+    x, y = flat(a.model_dump(mode="json")), flat(b.model_dump(mode="json"))
+    return sorted(k for k in x.keys() | y.keys() if k not in NOT_COMPARED and x.get(k) != y.get(k))
+
+
+def _stored_config(run_dir: Path) -> RunConfig | None:
+    path = run_dir / "config.json"
+    return RunConfig.model_validate_json(path.read_text()) if path.exists() else None
+
+
+def _check_stored_runs(base: RunConfig, spec: CompareSpec) -> None:
+    """A run already in --out is reused or resumed, and every run there shares its baseline: refuse, before
+    anything starts, one made with other settings (another --config or --tasks-per-round)."""
+    reference = run_config(base, spec, spec.strategies[0], spec.seeds[0])
+    for path in sorted(spec.out_dir.glob("*-s*/config.json")):
+        stored = _stored_config(path.parent)
+        if stored is not None and (diff := config_differences(reference, stored)):
+            raise ValueError(f"{path.parent} was run with other settings ({', '.join(diff[:6])}"
+                             f"{', ...' if len(diff) > 6 else ''}): compare into a new --out, or rerun with its settings")
+
+
 def run_all(base: RunConfig, spec: CompareSpec, on_event: Callable[[str, int, dict], None] = lambda *a: None,
             log: Callable[[str], None] = print, jobs: int = 1) -> list[dict[str, Any]]:
     """Run (or resume, or reuse when finished) every strategy x seed; return their summaries in
@@ -65,6 +113,7 @@ def run_all(base: RunConfig, spec: CompareSpec, on_event: Callable[[str, int, di
 
     for s in spec.strategies:
         STRATEGIES.get(s)  # an unknown name fails before any run starts
+    _check_stored_runs(base, spec)
     todo = [(strategy, seed) for seed in spec.seeds for strategy in spec.strategies]
     done: dict[tuple[str, int], dict[str, Any]] = {}
     for key in todo:
@@ -73,8 +122,15 @@ def run_all(base: RunConfig, spec: CompareSpec, on_event: Callable[[str, int, di
             done[key] = _load(path)
     pending = [k for k in todo if k not in done]
     if jobs <= 1 or len(pending) <= 1:
+        import traceback
+
         for strategy, seed in pending:
-            done[(strategy, seed)] = _run_one(base, spec, strategy, seed, lambda ev, s=strategy, n=seed: on_event(s, n, ev), log)
+            try:
+                done[(strategy, seed)] = _run_one(base, spec, strategy, seed,
+                                                  lambda ev, s=strategy, n=seed: on_event(s, n, ev), log)
+            except Exception as e:  # noqa: BLE001 - one clear error naming the run; the traceback goes to its folder
+                cfg = run_config(base, spec, strategy, seed)
+                raise RunFailed(cfg.run_id, cfg.run_dir, _reason(e), traceback.format_exc()) from None
     else:
         done.update(_run_parallel(base, spec, pending, jobs, on_event))
     return [done[k] for k in todo]
@@ -105,7 +161,7 @@ def _share_from_siblings(cfg: RunConfig, spec: CompareSpec) -> None:
     baseline = rehearsal = None
     for other in sorted(spec.out_dir.glob("*-s*/store.sqlite")):
         other_id = other.parent.name  # run_config names a run <strategy>-s<seed>
-        if other_id == run_id:
+        if other_id == run_id or not (other.parent / "config.json").exists():  # settings unknown: not shared
             continue
         store = TrajectoryStore(other)
         try:
@@ -144,8 +200,8 @@ def _worker(base_json: str, spec: CompareSpec, todo, cores: set[int], queue) -> 
                 queue.put(("event", s, n, ev))
         try:
             summary = _run_one(base, spec, strategy, seed, forward, log=lambda m: None)
-        except BaseException:  # noqa: BLE001 - reported to the parent, which raises
-            queue.put(("error", strategy, seed, traceback.format_exc()))
+        except BaseException as e:  # noqa: BLE001 - reported to the parent, which raises
+            queue.put(("error", strategy, seed, (_reason(e), traceback.format_exc())))
             return
         queue.put(("done", strategy, seed, summary))
 
@@ -181,7 +237,8 @@ def _run_parallel(base: RunConfig, spec: CompareSpec, pending: list[tuple[str, i
             elif kind == "done":
                 results[(strategy, seed)] = payload
             else:
-                raise RuntimeError(f"run {strategy}-s{seed} failed:\n{payload}")
+                cfg = run_config(base, spec, strategy, seed)
+                raise RunFailed(cfg.run_id, cfg.run_dir, *payload)
     finally:
         for p in procs:
             if p.is_alive() and len(results) < len(pending):

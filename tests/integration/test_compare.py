@@ -4,15 +4,18 @@ rows, the plot, and a rerun that reuses finished runs instead of training again.
 from __future__ import annotations
 
 import json
+import re
+import socket
 import subprocess
 import sys
+
+import pytest
 
 COSR = [sys.executable, "-m", "cosr.cli"]
 
 
-def test_compare_writes_one_row_per_strategy_and_seed(tiny_run_config, tmp_path):
-    cfg = tiny_run_config
-    (tmp_path / "base.toml").write_text(f"""
+def _base_toml(cfg, epochs: int = 1) -> str:
+    return f"""
 skills = "{cfg.skills}"
 [student]
 model = "{cfg.student.model}"
@@ -21,14 +24,18 @@ batch_size = 16
 [curator]
 batch_size = 8
 [training]
-epochs = 1
+epochs = {epochs}
 batch_size = 8
 [eval]
 per_skill = 4
 levels = [1, 2]
 [sandbox]
 executor = "unsafe-process"
-""")
+"""
+
+
+def test_compare_writes_one_row_per_strategy_and_seed(tiny_run_config, tmp_path):
+    (tmp_path / "base.toml").write_text(_base_toml(tiny_run_config))
     out, rows_file, png = tmp_path / "cmp", tmp_path / "rows.json", tmp_path / "curves.png"
     args = [*COSR, "compare", "--strategies", "random,zpd", "--seeds", "2", "--rounds", "2", "--tasks-per-round", "16",
             "--milestone", "0.5", "--config", str(tmp_path / "base.toml"), "--out", str(out),
@@ -55,3 +62,38 @@ executor = "unsafe-process"
     again = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "round 1: held-out" not in again.stdout  # finished runs are reused
     assert json.loads(rows_file.read_text()) == rows
+    # Other settings into the same --out: refused before anything runs, not mixed with the stored runs
+    (tmp_path / "base.toml").write_text(_base_toml(tiny_run_config, epochs=2))
+    other = subprocess.run(args, capture_output=True, text=True, timeout=600, check=False)
+    assert other.returncode == 2 and "other settings (training.epochs)" in " ".join(other.stdout.split())
+    assert "held-out" not in other.stdout and json.loads(rows_file.read_text()) == rows
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_run_that_fails_is_one_clear_error_naming_it(tiny_run_config, tmp_path, jobs):
+    """A dead student endpoint: the compare stops with one line naming the run and the cause (no traceback on
+    the terminal; it is in the run's folder), whether the run failed in this process (--jobs 1) or in a
+    worker (two runs, --jobs 2)."""
+    with socket.socket() as s:  # a port with nobody listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (tmp_path / "dead.toml").write_text(f"""
+skills = "{tiny_run_config.skills}"
+[student]
+backend = "openai"
+base_url = "http://127.0.0.1:{port}/v1"
+model = "student"
+request_timeout_s = 2
+[eval]
+per_skill = 4
+""")
+    out = tmp_path / "cmp"
+    done = subprocess.run([*COSR, "compare", "--strategies", "random,zpd", "--seeds", "1", "--rounds", "1",
+                           "--tasks-per-round", "8", "--config", str(tmp_path / "dead.toml"), "--out", str(out),
+                           "--jobs", jobs], capture_output=True, text=True, timeout=300, check=False)
+    said = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 1, said
+    failed = re.search(r"run (random|zpd)-s0 failed: StudentUnavailable: the student server at (\S+) ", said)
+    assert failed and failed[2] == f"http://127.0.0.1:{port}/v1", said
+    assert "Traceback" not in said and "same command resumes it" in said
+    assert "StudentUnavailable" in (out / f"{failed[1]}-s0" / "error.txt").read_text()

@@ -101,3 +101,22 @@ def test_interrupted_run_resumes_without_losing_or_duplicating(tmp_path, tiny_ru
     for rnd, info in summary["rounds"].items():
         assert info["verified"] == verified[int(rnd)]
     assert summary["verified_trajectories"] == sum(correct for _, _, correct, _, _ in rows)
+
+
+def test_a_dead_student_server_stops_selfplay_with_a_clear_error(tmp_path, tiny_run_config):
+    """No traceback: what failed, and the command that goes on once the server answers."""
+    import socket
+
+    with socket.socket() as s:  # a port with nobody listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "dead.toml"
+    config.write_text(f'skills = "{tiny_run_config.skills}"\n[student]\nbackend = "openai"\n'
+                      f'base_url = "http://127.0.0.1:{port}/v1"\nmodel = "student"\nrequest_timeout_s = 2\n')
+    run_dir = tmp_path / "run"
+    done = subprocess.run([*COSR, "selfplay", "--config", str(config), "--run-dir", str(run_dir), "--rounds", "1"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    said = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 1, said
+    assert f"error: the student server at http://127.0.0.1:{port}/v1 did not answer" in said
+    assert "Traceback" not in said and "--resume" in said and (run_dir / "config.json").exists()

@@ -56,17 +56,22 @@ def test_a_run_from_an_older_cosr_is_a_clear_error():
 
 
 def test_a_new_run_starts_from_its_siblings_baseline_and_its_seeds_rehearsal(tmp_path):
-    def stored(run_id: str, solved: bool, prompt: str) -> None:
+    spec = CompareSpec(strategies=["random", "zpd"], seeds=[0, 1], out_dir=tmp_path)
+
+    def stored(run_id: str, solved: bool, prompt: str, settings: bool = True) -> None:
         (tmp_path / run_id).mkdir()
+        if settings:  # a run's config.json: a folder without one (settings unknown) is not shared from
+            strategy, seed = run_id.rsplit("-s", 1)
+            (tmp_path / run_id / "config.json").write_text(run_config(RunConfig(), spec, strategy, int(seed)).model_dump_json())
         store = TrajectoryStore(tmp_path / run_id / "store.sqlite")
         store.record_evaluation(run_id, 0, {"addition": (int(solved), 1)}, None, per_level={("addition", 1): (int(solved), 1)},
                                 per_task=[("t1", "addition", 1, solved)])
         store.add_rehearsal(run_id, [("q1", "addition", 1, prompt, " 2", True)])
         store.close()
 
+    stored("ladder-s0", False, "1 + 1 (unknown settings)", settings=False)
     stored("random-s0", True, "1 + 1 (seed 0)")
     stored("random-s1", True, "1 + 1 (seed 1)")
-    spec = CompareSpec(strategies=["random", "zpd"], seeds=[0, 1], out_dir=tmp_path)
     _share_from_siblings(run_config(RunConfig(), spec, "zpd", 1), spec)
     store = TrajectoryStore(tmp_path / "zpd-s1" / "store.sqlite")
     assert store.evaluation_tasks("zpd-s1") == {0: {("addition", 1): {"t1": True}}}
