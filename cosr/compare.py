@@ -147,7 +147,9 @@ def _run_one(base: RunConfig, spec: CompareSpec, strategy: str, seed: int, on_ev
     with SelfPlayRun(cfg, resume=resume, rounds=spec.rounds, log=log) as run:
         for ev in run.events():
             on_event(ev)
-        return run.summary()
+        summary = run.summary()
+    (cfg.run_dir / "error.txt").unlink(missing_ok=True)  # an earlier failure's, now resumed past
+    return summary
 
 
 def _share_from_siblings(cfg: RunConfig, spec: CompareSpec) -> None:

@@ -97,3 +97,4 @@ per_skill = 4
     assert failed and failed[2] == f"http://127.0.0.1:{port}/v1", said
     assert "Traceback" not in said and "same command resumes it" in said
     assert "StudentUnavailable" in (out / f"{failed[1]}-s0" / "error.txt").read_text()
+    assert (out / f"{failed[1]}-s0" / "store.sqlite").exists()  # what it stored stays for the rerun to resume
