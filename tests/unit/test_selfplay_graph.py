@@ -79,6 +79,14 @@ def test_a_finished_run_goes_on_when_asked_for_more_rounds(tiny_run_config):
         assert sorted(more.store.evaluations(more.run_id)) == [0, 1, 2]
         assert before < {t.id for t in after}
         assert {t.round for t in after if t.id not in before} == {2}
+        steps = more.graph.get_state(more.thread).values["step"]
     with pytest.raises(ValueError, match="has finished 2 rounds; --rounds 1 would take them back"):
         SelfPlayRun(cfg, resume=str(cfg.run_dir), rounds=1)  # fewer rounds than it has: refused, nothing touched
     assert json.loads((cfg.run_dir / "config.json").read_text())["rounds"] == 2
+    # A run whose loop guard (max_steps) was just enough for its two rounds, taken on to four: the guard
+    # grows with the rounds asked for, so all four are run
+    stored = json.loads((cfg.run_dir / "config.json").read_text())
+    (cfg.run_dir / "config.json").write_text(json.dumps({**stored, "max_steps": steps}))
+    with SelfPlayRun(cfg, resume=str(cfg.run_dir), rounds=4) as longer:
+        list(longer.events())
+        assert longer.summary()["rounds_completed"] == 4
