@@ -4,7 +4,7 @@ and at the end held-out accuracy per skill before and after."""
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import Any, Self
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -78,7 +78,7 @@ class RunView:
             self.mastery = ev["update"]["mastery"]
         self.live.update(self.render())
 
-    def __enter__(self) -> RunView:
+    def __enter__(self) -> Self:
         self.live.__enter__()
         return self
 

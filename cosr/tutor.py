@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from cosr.config import RunConfig
 from cosr.run import executor_for, load_skills, new_run_id, resolve_run_dir
@@ -48,7 +48,7 @@ class TutorSession:
         self.graph = compile_graph(self.run_dir / "checkpoints.sqlite")
         self.thread = {"configurable": {"thread_id": self.session_id}, "recursion_limit": self.cfg.max_steps * 20 + 50}
 
-    def __enter__(self) -> TutorSession:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -16,6 +16,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 import httpx
 
@@ -78,7 +79,7 @@ class VLLMServer:
                 "--max-num-seqs", str(self.max_num_seqs), "--dtype", self.dtype, "--enforce-eager",
                 *self.extra_args]
 
-    def start(self) -> VLLMServer:
+    def start(self) -> Self:
         if self._proc is not None:
             raise RuntimeError("this server is already started")
         self.port = self.port or free_port()
@@ -130,7 +131,7 @@ class VLLMServer:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
-    def __enter__(self) -> VLLMServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -9,6 +9,7 @@ import json
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 Reply = Callable[[str, str], str]  # (model, prompt) -> text
 
@@ -61,7 +62,7 @@ class ScriptedOpenAIServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
-    def __enter__(self) -> ScriptedOpenAIServer:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
