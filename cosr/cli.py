@@ -58,6 +58,7 @@ def selfplay(
         _fail(str(e))
     with run:
         summary = None
+        resume_with = f"  cosr selfplay --resume {run.run_id}" + (f" --run-dir {run.run_dir}" if run_dir else "")
         try:
             with RunView(console, run.run_id, run.cfg.rounds) as view:
                 for ev in run.events():
@@ -65,12 +66,11 @@ def selfplay(
                     if ev["event"] == "done":
                         summary = ev["summary"]
         except KeyboardInterrupt:
-            console.print(f"\n[yellow]interrupted.[/] Nothing verified is lost; continue with\n"
-                          f"  cosr selfplay --resume {run.run_id}" + (f" --run-dir {run.run_dir}" if run_dir else ""))
+            console.print(f"\n[yellow]interrupted.[/] Nothing verified is lost; continue with\n{resume_with}")
             raise typer.Exit(130) from None
         except StudentUnavailable as e:  # a dead or refusing server: say so, and how to go on once it is back
             console.print(f"\n[red]error:[/] {e}\nNothing verified is lost; when the server answers, continue with\n"
-                          f"  cosr selfplay --resume {run.run_id}" + (f" --run-dir {run.run_dir}" if run_dir else ""))
+                          f"{resume_with}")
             raise typer.Exit(1) from None
     assert summary is not None
     console.print(heldout_table(summary["heldout_accuracy"]))

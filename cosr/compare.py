@@ -52,7 +52,7 @@ def run_config(base: RunConfig, spec: CompareSpec, strategy: str, seed: int) -> 
     # A round closes after exactly tasks_per_round tasks whatever the strategy (verified <= tasks).
     cfg.training.max_tasks_per_round = spec.tasks_per_round
     cfg.training.every_verified = spec.tasks_per_round + 1
-    cfg.max_steps = max(cfg.max_steps, spec.rounds * (-(-spec.tasks_per_round // cfg.curator.batch_size) + 1) + 2)
+    cfg.max_steps = max(cfg.max_steps, spec.rounds * cfg.steps_per_round() + 2)
     return RunConfig.model_validate(cfg.model_dump())
 
 

@@ -178,6 +178,11 @@ class RunConfig(Section):
     eval: EvalConfig = EvalConfig()
     sandbox: SandboxConfig = SandboxConfig()
 
+    def steps_per_round(self) -> int:
+        """The most graph cycles one round can take: a batch a cycle, and a round ends at
+        training.max_tasks_per_round tasks at the latest (plus the cycle that trains)."""
+        return -(-self.training.max_tasks_per_round // self.curator.batch_size) + 1
+
 
 class ConfigError(ValueError):
     pass

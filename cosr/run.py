@@ -166,12 +166,10 @@ class SelfPlayRun:
             cfg = RunConfig.model_validate_json((self.run_dir / "config.json").read_text())
         asked_before = cfg.rounds
         if rounds is not None:
-            # The loop guard grows by the most steps each added round can take (a round ends at
-            # max_tasks_per_round tasks at the latest): a run taken on from 3 rounds to 12 would otherwise
-            # stop where the 3-round guard ends, short of its rounds.
-            per_round = -(-cfg.training.max_tasks_per_round // cfg.curator.batch_size) + 1
-            cfg = cfg.model_copy(update={"rounds": rounds,
-                                         "max_steps": cfg.max_steps + max(0, rounds - cfg.rounds) * per_round})
+            # The loop guard grows by the most steps each added round can take: a run taken on from 3
+            # rounds to 12 would otherwise stop where the 3-round guard ends, short of its rounds.
+            extra = max(0, rounds - cfg.rounds) * cfg.steps_per_round()
+            cfg = cfg.model_copy(update={"rounds": rounds, "max_steps": cfg.max_steps + extra})
         self.rounds_before = asked_before if self.resumed else cfg.rounds  # what the run was asked for until now
         self.cfg = cfg.model_copy(update={"run_id": self.run_id, "run_dir": self.run_dir})
         self.run_dir.mkdir(parents=True, exist_ok=True)
