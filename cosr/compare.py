@@ -88,18 +88,12 @@ def config_differences(a: RunConfig, b: RunConfig) -> list[str]:
     return sorted(k for k in x.keys() | y.keys() if k not in NOT_COMPARED and x.get(k) != y.get(k))
 
 
-def _stored_config(run_dir: Path) -> RunConfig | None:
-    path = run_dir / "config.json"
-    return RunConfig.model_validate_json(path.read_text()) if path.exists() else None
-
-
 def _check_stored_runs(base: RunConfig, spec: CompareSpec) -> None:
     """A run already in --out is reused or resumed, and every run there shares its baseline: refuse, before
     anything starts, one made with other settings (another --config or --tasks-per-round)."""
     reference = run_config(base, spec, spec.strategies[0], spec.seeds[0])
     for path in sorted(spec.out_dir.glob("*-s*/config.json")):
-        stored = _stored_config(path.parent)
-        if stored is not None and (diff := config_differences(reference, stored)):
+        if diff := config_differences(reference, RunConfig.model_validate_json(path.read_text())):
             raise ValueError(f"{path.parent} was run with other settings ({', '.join(diff[:6])}"
                              f"{', ...' if len(diff) > 6 else ''}): compare into a new --out, or rerun with its settings")
 
