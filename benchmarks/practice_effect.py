@@ -11,32 +11,33 @@ where own practice pays; transfer along the skill graph is what would let a prer
 from __future__ import annotations
 
 import argparse
-import sqlite3
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
 
-from cosr.frontier import BAND
+from cosr.frontier import BAND, band_pairs
 from cosr.graphs.skills import SkillGraph
+from cosr.store import TrajectoryStore
 
 
 def readings(run: Path, rnd: int, prerequisites: dict[str, list[str]]) -> list[tuple[tuple[str, int], float, int, int]]:
     """((skill, level), gain in points, samples on the pair, samples on its prerequisites) per frontier pair."""
-    db = sqlite3.connect(f"file:{run / 'store.sqlite'}?mode=ro", uri=True)
-    ev = {(s, lv, r): (c, t) for r, s, lv, c, t in db.execute(
-        "select round, skill, level, correct, total from evaluation_levels")}
-    own = Counter({(s, lv): n for s, lv, n in db.execute(
-        "select skill, difficulty, count(*) from trajectories where round <= ? group by skill, difficulty", (rnd,))})
+    store = TrajectoryStore(run / "store.sqlite")
+    try:
+        levels = store.evaluation_levels(run.name)
+        own = Counter(store.practice(run.name, max_round=rnd))
+    finally:
+        store.close()
+    if rnd not in levels:
+        return []
     per_skill = Counter()
     for (s, _), n in own.items():
         per_skill[s] += n
-    db.close()
     out = []
-    for (s, lv, r), (c, t) in ev.items():
-        if r == 0 and (s, lv, rnd) in ev and BAND[0] <= c / t <= BAND[1]:
-            gain = 100 * (ev[(s, lv, rnd)][0] - c) / t
-            out.append(((s, lv), gain, own[(s, lv)], sum(per_skill[p] for p in prerequisites.get(s, []))))
+    for pair in band_pairs(levels[0], BAND):
+        (c0, t), (c1, _) = levels[0][pair], levels[rnd][pair]
+        out.append((pair, 100 * (c1 - c0) / t, own[pair], sum(per_skill[p] for p in prerequisites.get(pair[0], []))))
     return out
 
 

@@ -196,11 +196,11 @@ class TrajectoryStore:
             out.setdefault(rnd, {})[(skill, lv)] = (c, n)
         return out
 
-    def practice(self, run_id: str) -> dict[tuple[str, int], int]:
-        """Tasks handed out per (skill, level) over the run."""
+    def practice(self, run_id: str, *, max_round: int | None = None) -> dict[tuple[str, int], int]:
+        """Samples attempted (trajectories) per (skill, level), over the run or up to `max_round`."""
+        where, args = _where(run_id=run_id, max_round=max_round)
         return {(s, lv): n for s, lv, n in self._db.execute(
-            "SELECT skill, difficulty, COUNT(*) FROM trajectories WHERE run_id = ? GROUP BY skill, difficulty",
-            (run_id,))}
+            f"SELECT skill, difficulty, COUNT(*) FROM trajectories{where} GROUP BY skill, difficulty", args)}
 
     def evaluations(self, run_id: str) -> dict[int, dict[str, tuple[int, int]]]:
         out: dict[int, dict[str, tuple[int, int]]] = {}
