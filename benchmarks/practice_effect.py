@@ -59,6 +59,9 @@ def main() -> None:
         if len(obs) > 1:  # a pair seen in one run says nothing within the pair
             mean = np.mean(obs, axis=0)
             rows += [np.subtract(o, mean) for o in obs]
+    if not rows:
+        raise SystemExit(f"no frontier level was read in two or more runs at round {args.round} under "
+                         f"{', '.join(map(str, args.compares))} (finished compare folders expected)")
     data = np.array(rows)
     y, x = data[:, 0], data[:, 1:] / 1000
     beta, *_ = np.linalg.lstsq(x, y, rcond=None)

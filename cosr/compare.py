@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from cosr import frontier
 from cosr.config import RunConfig
 from cosr.frontier import BAND
@@ -93,7 +95,12 @@ def _check_stored_runs(base: RunConfig, spec: CompareSpec) -> None:
     anything starts, one made with other settings (another --config or --tasks-per-round)."""
     reference = run_config(base, spec, spec.strategies[0], spec.seeds[0])
     for path in sorted(spec.out_dir.glob("*-s*/config.json")):
-        if diff := config_differences(reference, RunConfig.model_validate_json(path.read_text())):
+        try:
+            stored = RunConfig.model_validate_json(path.read_text())
+        except ValidationError as e:
+            raise ValueError(f"{path} is not a run configuration cosr can read ({e.errors()[0]['msg']}): "
+                             "compare into a new --out, or remove that run") from None
+        if diff := config_differences(reference, stored):
             raise ValueError(f"{path.parent} was run with other settings ({', '.join(diff[:6])}"
                              f"{', ...' if len(diff) > 6 else ''}): compare into a new --out, or rerun with its settings")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cosr.cli_compare import parse_milestone
-from cosr.compare import CompareSpec, _share_from_siblings, row, run_config
+from cosr.compare import CompareSpec, _share_from_siblings, row, run_all, run_config
 from cosr.config import RunConfig
 from cosr.store import TrajectoryStore
 
@@ -82,3 +82,12 @@ def test_a_new_run_starts_from_its_siblings_baseline_and_its_seeds_rehearsal(tmp
     store = TrajectoryStore(tmp_path / "zpd-s2" / "store.sqlite")
     assert store.rehearsal("zpd-s2") is None and 0 in store.evaluation_tasks("zpd-s2")
     store.close()
+
+
+def test_an_unreadable_run_config_in_out_is_a_clear_error_before_any_run(tmp_path):
+    (tmp_path / "random-s0").mkdir()
+    (tmp_path / "random-s0" / "config.json").write_text('{"rounds": ')  # cut off mid-write
+    spec = CompareSpec(strategies=["random"], seeds=[0], out_dir=tmp_path)
+    with pytest.raises(ValueError, match="random-s0/config.json is not a run configuration cosr can read"):
+        run_all(RunConfig(), spec)
+    assert sorted(p.name for p in (tmp_path / "random-s0").iterdir()) == ["config.json"]  # nothing started
