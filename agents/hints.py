@@ -9,6 +9,7 @@ only part of an explanation once the learner has tried (`reveal=True`).
 from __future__ import annotations
 
 import ast
+import itertools
 import math
 import operator
 import re
@@ -98,58 +99,116 @@ def expression_steps(expression: str) -> list[str]:
 
 
 def _euclid(a: int, b: int) -> list[str]:
-    steps = []
+    """gcd(a, b) by Euclid: one `x mod y = r` per division, until the remainder is 0."""
+    a, b, steps = max(a, b), min(a, b), []
     while b:
-        steps.append(f"gcd({a}, {b}): {a} mod {b} = {a % b}")
+        steps.append(f"{a} mod {b} = {a % b}")
         a, b = b, a % b
-    steps.append(f"the remainder is 0, so the gcd is the last divisor, {a}")
-    return steps
+    return [*steps, f"gcd = {a}"]
+
+
+def _linear(equation: str) -> list[str]:
+    """a*x + b = c solved by undoing b, then a: each step an equation with the numbers worked out."""
+    import sympy
+
+    lhs, rhs = (sympy.sympify(side) for side in equation.split("="))
+    x = sympy.Symbol("x")
+    poly = sympy.Poly(lhs - rhs, x)
+    if poly.degree() != 1:
+        raise ValueError(f"not linear in x: {equation}")
+    a, b = (Fraction(str(c)) for c in poly.all_coeffs())  # a*x + b = 0, so a*x = -b
+    ax = {1: "x", -1: "-x"}.get(a, f"{_num(a)}*x")  # type: ignore[call-overload]
+    steps = [] if b == 0 else [f"{ax} = {_num(-b)}"]
+    return steps if a == 1 and steps else [*steps, f"x = {_num(-b)} / {_num(a)} = {_num(-b / a)}"]
+
+
+def _fraction_sum(expression: str) -> list[str]:
+    terms = re.findall(r"([+-]?)\s*(\d+)/(\d+)", expression)
+    common = math.lcm(*(int(d) for _, _, d in terms))
+    nums = [(-1 if sign == "-" else 1) * int(n) * (common // int(d)) for sign, n, d in terms]
+    total = sum(nums)
+    combined = " ".join(f"{'-' if v < 0 else '+'} {abs(v)}" for v in nums).lstrip("+ ")
+    steps = [f"lcm({', '.join(d for _, _, d in terms)}) = {common}",
+             *(f"{n}/{d} = {abs(v)}/{common}" for (_, n, d), v in zip(terms, nums, strict=True)),
+             f"{combined} = {total}"]
+    if (g := math.gcd(total, common)) == 1:
+        return [*steps, f"sum = {total}/{common}"]
+    return [*steps, f"gcd({abs(total)}, {common}) = {g}", f"{total}/{common} = {_num(Fraction(total, common))}"]
+
+
+def worked_solution(task: Task) -> list[str] | None:
+    """The whole worked solution of an arithmetic task, computed from its own numbers: one step per
+    operation, each written `left = value`, the last one giving the answer. None for a task without
+    one (code, or metadata it cannot read)."""
+    m, gen = task.metadata, task.metadata.get("generator", task.skill)
+    try:
+        if gen in ("addition", "subtraction", "multiplication") and "operands" in m:
+            sym = {"addition": "+", "subtraction": "-", "multiplication": "*"}[gen]
+            return expression_steps(f" {sym} ".join(map(str, m["operands"])))
+        if gen in ("chain_sum", "order_of_operations") and "expression" in m:
+            return expression_steps(m["expression"])
+        if gen == "division":
+            q = m["dividend"] // m["divisor"]
+            return [f"{m['divisor']} * {q} = {m['dividend']}", f"{m['dividend']} / {m['divisor']} = {q}"]
+        if gen == "remainder":
+            a, b = m["dividend"], m["divisor"]
+            return [f"{b} * {a // b} = {a // b * b}", f"{a} - {a // b * b} = {a % b}"]
+        if gen == "gcd" and len(m.get("numbers", [])) >= 2:
+            g, steps = m["numbers"][0], []
+            for n in m["numbers"][1:]:
+                steps += _euclid(g, n)
+                g = math.gcd(g, n)
+            return steps
+        if gen == "lcm" and len(m.get("numbers", [])) >= 2:
+            acc, steps = m["numbers"][0], []
+            for n in m["numbers"][1:]:
+                g = math.gcd(acc, n)
+                steps += [f"gcd({acc}, {n}) = {g}", f"{acc} * {n} / {g} = {acc * n // g}"]
+                acc = acc * n // g
+            return steps
+        if gen == "percentage":
+            p, n = m["percent"], m["n"]
+            return [f"{n} * {p} = {n * p}", f"{n * p} / 100 = {_num(Fraction(n * p, 100))}"]
+        if gen == "linear_equation" and "equation" in m:
+            return _linear(m["equation"])
+        if gen == "fraction_addition" and "expression" in m:
+            return _fraction_sum(m["expression"])
+        if gen == "fraction_simplification" and (f := re.search(r"(\d+)\s*/\s*(\d+)", task.prompt)):
+            n, d = int(f.group(1)), int(f.group(2))
+            g = math.gcd(n, d)
+            return [*_euclid(n, d), f"{n} / {g} = {n // g}", f"{d} / {g} = {d // g}", f"{n}/{d} = {n // g}/{d // g}"]
+    except (KeyError, ValueError, TypeError, ZeroDivisionError, SyntaxError):
+        return None
+    return None
 
 
 def worked_steps(task: Task) -> list[str]:
-    """The chain of thought for this very task, from its metadata; the final answer is not a step."""
+    """The chain of thought for this very task, up to the first step that would give the answer away
+    (division's `6 * 8 = 48` names the quotient before its last step does)."""
+    answer = task.reference.strip()
+    shown = re.compile(rf"(?<![\d/.]){re.escape(answer)}(?![\d/.])")
+
+    def gives_away(step: str) -> bool:  # the answer, or a fraction answer's numerator as a result
+        return bool(shown.search(step)) or step.rsplit(" = ", 1)[-1] == answer.split("/")[0]
+
+    steps = list(itertools.takewhile(lambda s: not gives_away(s), (worked_solution(task) or [])[:-1]))
+    if steps:
+        return steps
     m, gen = task.metadata, task.metadata.get("generator", task.skill)
-    try:
-        if gen in ("addition", "multiplication") and "operands" in m:
-            sym = "+" if gen == "addition" else "*"
-            return expression_steps(f" {sym} ".join(map(str, m["operands"])))[:-1] or [
-                f"Line the numbers up by place value and combine them with {sym}."]
-        if gen in ("chain_sum", "order_of_operations") and "expression" in m:
-            return expression_steps(m["expression"])[:-1]
-        if gen == "division":
-            return [f"Which number times {m['divisor']} gives {m['dividend']}?",
-                    f"Try a round guess: {m['divisor']} * 10 = {m['divisor'] * 10}, then adjust up or down."]
-        if gen == "remainder":
-            q = m["dividend"] // m["divisor"]
-            return [f"{m['divisor']} fits into {m['dividend']} {q} times: {q} * {m['divisor']} = {q * m['divisor']}",
-                    f"what is left is {m['dividend']} - {q * m['divisor']}"]
-        if gen == "gcd" and len(m.get("numbers", [])) >= 2:
-            return _euclid(*m["numbers"][:2])[:-1]
-        if gen == "lcm" and len(m.get("numbers", [])) >= 2:
-            a, b = m["numbers"][:2]
-            return [f"gcd({a}, {b}) = {math.gcd(a, b)}", f"lcm = {a} * {b} / {math.gcd(a, b)}"]
-        if gen == "percentage":
-            return [f"{m['percent']}% means {m['percent']}/100", f"multiply: {m['n']} * {m['percent']} / 100"]
-        if gen == "fraction_addition" and "expression" in m:
-            parts = re.findall(r"(\d+)/(\d+)", m["expression"])
-            dens = [int(d) for _, d in parts]
-            common = math.lcm(*dens)
-            rewritten = [f"{int(n) * common // int(d)}/{common}" for n, d in parts]
-            return [f"common denominator: lcm({', '.join(map(str, dens))}) = {common}",
-                    "rewrite: " + ", ".join(f"{n}/{d} = {r}" for (n, d), r in zip(parts, rewritten, strict=True)),
-                    "combine the numerators over that denominator, then reduce by their gcd"]
-        if gen == "fraction_simplification" and (f := re.search(r"(\d+)\s*/\s*(\d+)", task.prompt)):
-            n, d = int(f.group(1)), int(f.group(2))
-            return [*_euclid(n, d)[-2:], f"divide {n} and {d} by {math.gcd(n, d)}"]
-        if gen == "code_output":
-            return [f"call f with x = {m.get('input')}", "follow each line of f, writing every variable's value"]
-        if gen == "code_input":
-            return [f"the target output is {m.get('output')}", "undo the last operation of f first, then the one before"]
-        if gen == "code_synthesis" and m.get("shown"):
-            pairs = "; ".join(f"{x} -> {y}" for x, y in m["shown"])
-            return [f"the examples: {pairs}", "what changes between consecutive examples? a difference, a ratio or a branch?"]
-    except (KeyError, ValueError, TypeError, ZeroDivisionError, SyntaxError):
-        pass
+    if gen == "division" and {"divisor", "dividend"} <= m.keys():
+        question = f"Which number times {m['divisor']} gives {m['dividend']}?"
+        if m["dividend"] == m["divisor"] * 10:  # the round guess would be the answer
+            return [question]
+        return [question, f"Try a round guess: {m['divisor']} * 10 = {m['divisor'] * 10}, then adjust up or down."]
+    if gen in ("addition", "subtraction", "multiplication"):
+        return ["Line the numbers up by place value and work column by column from the right."]
+    if gen == "code_output":
+        return [f"call f with x = {m.get('input')}", "follow each line of f, writing every variable's value"]
+    if gen == "code_input":
+        return [f"the target output is {m.get('output')}", "undo the last operation of f first, then the one before"]
+    if gen == "code_synthesis" and m.get("shown"):
+        pairs = "; ".join(f"{x} -> {y}" for x, y in m["shown"])
+        return [f"the examples: {pairs}", "what changes between consecutive examples? a difference, a ratio or a branch?"]
     return ["Restate what is asked in your own words.", "Work it out one small step at a time, then check your result."]
 
 
