@@ -109,15 +109,27 @@ def _euclid(a: int, b: int) -> list[str]:
 
 def _linear(equation: str) -> list[str]:
     """a*x + b = c solved by undoing b, then a: each step an equation with the numbers worked out."""
-    import sympy
+    lhs, rhs = (part.strip() for part in equation.split("="))
 
-    lhs, rhs = (sympy.sympify(side) for side in equation.split("="))
-    x = sympy.Symbol("x")
-    poly = sympy.Poly(lhs - rhs, x)
-    if poly.degree() != 1:
-        raise ValueError(f"not linear in x: {equation}")
-    a, b = (Fraction(str(c)) for c in poly.all_coeffs())  # a*x + b = 0, so a*x = -b
-    ax = {1: "x", -1: "-x"}.get(a, f"{_num(a)}*x")  # type: ignore[call-overload]
+    def side(node: ast.AST, x: Fraction) -> Fraction:
+        if isinstance(node, ast.Constant):
+            return Fraction(node.value)
+        if isinstance(node, ast.Name) and node.id == "x":
+            return x
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -side(node.operand, x)
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            return Fraction(_OPS[type(node.op)][1](side(node.left, x), side(node.right, x)))
+        raise ValueError(f"not a linear equation in x: {equation}")
+
+    def f(x: int) -> Fraction:  # lhs - rhs, zero at the solution
+        return side(ast.parse(lhs, mode="eval").body, Fraction(x)) - side(ast.parse(rhs, mode="eval").body, Fraction(x))
+
+    b = f(0)
+    a = f(1) - b
+    if a == 0 or f(2) != 2 * a + b:
+        raise ValueError(f"not a linear equation in x: {equation}")
+    ax = "x" if a == 1 else "-x" if a == -1 else f"{_num(a)}*x"
     steps = [] if b == 0 else [f"{ax} = {_num(-b)}"]
     return steps if a == 1 and steps else [*steps, f"x = {_num(-b)} / {_num(a)} = {_num(-b / a)}"]
 

@@ -52,3 +52,11 @@ def test_code_tasks_have_no_worked_solution_but_still_get_hint_steps():
     task = GRAPH.make_task("code_output", 1, 0)
     assert worked_solution(task) is None
     assert worked_steps(task) and all(isinstance(s, str) for s in worked_steps(task))
+
+
+@pytest.mark.parametrize("equation", ["x*x = 4", "2*x + 1 = 2*x", "x = 1 = 2", "import os = x"])
+def test_an_equation_it_cannot_solve_step_by_step_gets_advice_not_a_crash(equation):
+    task = GRAPH.make_task("linear_equation", 2, 0)
+    odd = task.model_copy(update={"metadata": {**task.metadata, "equation": equation}})
+    assert worked_solution(odd) is None
+    assert worked_steps(odd) == worked_steps(odd.model_copy(update={"metadata": {}}))
