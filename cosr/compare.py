@@ -58,16 +58,25 @@ def run_config(base: RunConfig, spec: CompareSpec, strategy: str, seed: int) -> 
     return RunConfig.model_validate(cfg.model_dump())
 
 
+ERROR_FILE = "error.txt"  # a failed run's traceback, in its folder
+
+
 class RunFailed(RuntimeError):
     """A run of the compare raised: its finished rounds stay in its store, and a rerun with the same --out
-    resumes it. The full traceback is written to the run's folder (`error.txt`)."""
+    resumes it. The full traceback is in the run's folder (`error.txt`)."""
 
-    def __init__(self, run_id: str, run_dir: Path, reason: str, trace: str) -> None:
-        self.run_id, self.path = run_id, run_dir / "error.txt"
-        run_dir.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(trace)
-        super().__init__(f"run {run_id} failed: {reason} (traceback in {self.path}); its finished rounds are kept, "
+    def __init__(self, run_id: str, error_file: Path, reason: str) -> None:
+        self.run_id, self.path = run_id, error_file
+        super().__init__(f"run {run_id} failed: {reason} (traceback in {error_file}); its finished rounds are kept, "
                          "and the same command resumes it")
+
+    @classmethod
+    def recorded(cls, cfg: RunConfig, reason: str, trace: str) -> RunFailed:
+        """Write the traceback into the run's folder, then the error that names it."""
+        path = cfg.run_dir / ERROR_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(trace)
+        return cls(cfg.run_id, path, reason)
 
 
 def _reason(e: BaseException) -> str:
@@ -131,7 +140,7 @@ def run_all(base: RunConfig, spec: CompareSpec, on_event: Callable[[str, int, di
                                                   lambda ev, s=strategy, n=seed: on_event(s, n, ev), log)
             except Exception as e:  # noqa: BLE001 - one clear error naming the run; the traceback goes to its folder
                 cfg = run_config(base, spec, strategy, seed)
-                raise RunFailed(cfg.run_id, cfg.run_dir, _reason(e), traceback.format_exc()) from None
+                raise RunFailed.recorded(cfg, _reason(e), traceback.format_exc()) from None
     else:
         done.update(_run_parallel(base, spec, pending, jobs, on_event))
     return [done[k] for k in todo]
@@ -149,7 +158,7 @@ def _run_one(base: RunConfig, spec: CompareSpec, strategy: str, seed: int, on_ev
         for ev in run.events():
             on_event(ev)
         summary = run.summary()
-    (cfg.run_dir / "error.txt").unlink(missing_ok=True)  # an earlier failure's, now resumed past
+    (cfg.run_dir / ERROR_FILE).unlink(missing_ok=True)  # an earlier failure's, now resumed past
     return summary
 
 
@@ -241,7 +250,7 @@ def _run_parallel(base: RunConfig, spec: CompareSpec, pending: list[tuple[str, i
                 results[(strategy, seed)] = payload
             else:
                 cfg = run_config(base, spec, strategy, seed)
-                raise RunFailed(cfg.run_id, cfg.run_dir, *payload)
+                raise RunFailed.recorded(cfg, *payload)
     finally:
         for p in procs:
             if p.is_alive() and len(results) < len(pending):
