@@ -76,25 +76,30 @@ def _num(v: Fraction) -> str:
     return str(v.numerator) if v.denominator == 1 else str(v)
 
 
+def _evaluate(node: ast.AST, x: Fraction | None = None, steps: list[str] | None = None) -> Fraction:
+    """The exact value of an arithmetic expression tree (with `x` standing for a number when given),
+    appending one `left op right = value` line per operation to `steps` when given."""
+    if isinstance(node, ast.Constant):
+        return Fraction(node.value)
+    if isinstance(node, ast.Name) and node.id == "x" and x is not None:
+        return x
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_evaluate(node.operand, x, steps)
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        left, right = _evaluate(node.left, x, steps), _evaluate(node.right, x, steps)
+        sym, fn = _OPS[type(node.op)]
+        value = Fraction(fn(left, right))
+        if steps is not None:
+            steps.append(f"{_num(left)} {sym} {_num(right)} = {_num(value)}")
+        return value
+    raise ValueError(f"not arithmetic: {ast.dump(node)}")
+
+
 def expression_steps(expression: str) -> list[str]:
     """One line per operation, innermost first, as a person would evaluate the expression."""
     steps: list[str] = []
-
-    def walk(node: ast.AST) -> Fraction:
-        if isinstance(node, ast.Constant):
-            return Fraction(node.value)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -walk(node.operand)
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            left, right = walk(node.left), walk(node.right)
-            sym, fn = _OPS[type(node.op)]
-            value = Fraction(fn(left, right))
-            steps.append(f"{_num(left)} {sym} {_num(right)} = {_num(value)}")
-            return value
-        raise ValueError(f"not arithmetic: {ast.dump(node)}")
-
     clean = expression.replace("×", "*").replace("÷", "/").replace("−", "-")
-    walk(ast.parse(clean, mode="eval").body)
+    _evaluate(ast.parse(clean, mode="eval").body, steps=steps)
     return steps
 
 
@@ -109,21 +114,10 @@ def _euclid(a: int, b: int) -> list[str]:
 
 def _linear(equation: str) -> list[str]:
     """a*x + b = c solved by undoing b, then a: each step an equation with the numbers worked out."""
-    lhs, rhs = (part.strip() for part in equation.split("="))
-
-    def side(node: ast.AST, x: Fraction) -> Fraction:
-        if isinstance(node, ast.Constant):
-            return Fraction(node.value)
-        if isinstance(node, ast.Name) and node.id == "x":
-            return x
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -side(node.operand, x)
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            return Fraction(_OPS[type(node.op)][1](side(node.left, x), side(node.right, x)))
-        raise ValueError(f"not a linear equation in x: {equation}")
+    lhs, rhs = (ast.parse(part.strip(), mode="eval").body for part in equation.split("="))
 
     def f(x: int) -> Fraction:  # lhs - rhs, zero at the solution
-        return side(ast.parse(lhs, mode="eval").body, Fraction(x)) - side(ast.parse(rhs, mode="eval").body, Fraction(x))
+        return _evaluate(lhs, Fraction(x)) - _evaluate(rhs, Fraction(x))
 
     b = f(0)
     a = f(1) - b
