@@ -21,7 +21,9 @@ reach of a CPU-sized budget and every strategy would read "never").
 from __future__ import annotations
 
 import os
+import signal
 import statistics
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,6 +238,10 @@ def _run_parallel(base: RunConfig, spec: CompareSpec, pending: list[tuple[str, i
     for p in procs:
         p.start()
     results: dict[tuple[str, int], dict[str, Any]] = {}
+    # A compare stopped with SIGTERM (kill, a job scheduler) takes its workers with it: by default it would
+    # die at once, past the `finally` below, and leave them running their queue with nobody reading.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if main else None
     try:
         while len(results) < len(pending):
             try:
@@ -256,7 +262,13 @@ def _run_parallel(base: RunConfig, spec: CompareSpec, pending: list[tuple[str, i
             if p.is_alive() and len(results) < len(pending):
                 p.terminate()
             p.join()
+        if main:
+            signal.signal(signal.SIGTERM, previous)
     return results
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _load(path: Path) -> dict[str, Any]:

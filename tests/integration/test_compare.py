@@ -8,6 +8,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -98,3 +99,25 @@ per_skill = 4
     assert "Traceback" not in said and "same command resumes it" in said
     assert "StudentUnavailable" in (out / f"{failed[1]}-s0" / "error.txt").read_text()
     assert (out / f"{failed[1]}-s0" / "store.sqlite").exists()  # what it stored stays for the rerun to resume
+
+
+def test_a_compare_stopped_with_sigterm_takes_its_workers_with_it(tiny_run_config, tmp_path):
+    import psutil
+
+    (tmp_path / "base.toml").write_text(_base_toml(tiny_run_config))
+    compare = subprocess.Popen([*COSR, "compare", "--strategies", "random,zpd", "--seeds", "2", "--rounds", "50",
+                                "--tasks-per-round", "64", "--config", str(tmp_path / "base.toml"),
+                                "--out", str(tmp_path / "cmp"), "--jobs", "2"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parent = psutil.Process(compare.pid)
+    deadline = time.monotonic() + 120
+    workers: list = []
+    while len(workers) < 2 and time.monotonic() < deadline and compare.poll() is None:
+        workers = [c for c in parent.children() if "spawn_main" in " ".join(c.cmdline())]
+        time.sleep(0.5)
+    assert len(workers) == 2, "the compare did not start its two workers"
+    time.sleep(5)  # into their runs
+    compare.terminate()
+    assert compare.wait(timeout=60) != 0
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    assert not alive, f"workers still running after the compare was stopped: {[p.pid for p in alive]}"
