@@ -188,6 +188,13 @@ def worked_solution(task: Task) -> list[str] | None:
     return None
 
 
+def worked_answer(task: Task) -> str:
+    """A completion that shows its work: the worked solution, then `So the answer is X` (which the
+    Answer-Adapter reads); the bare reference for a task without a worked solution (code)."""
+    steps = worked_solution(task)
+    return ". ".join(steps) + f". So the answer is {task.reference}" if steps else task.reference
+
+
 def worked_steps(task: Task) -> list[str]:
     """The chain of thought for this very task, up to the first step that would give the answer away
     (division's `6 * 8 = 48` names the quotient before its last step does)."""

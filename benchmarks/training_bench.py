@@ -19,12 +19,13 @@ from pathlib import Path
 
 
 def _examples(n: int, template: str):
+    from cosr.agents.hints import worked_answer
     from cosr.graphs.skills import SkillGraph
     from cosr.training.data import Example
 
     skills, rng = SkillGraph.builtin(), random.Random(0)
     tasks = [skills.make_task(rng.choice(skills.names()), rng.randint(1, 3), rng.randrange(2**31)) for _ in range(n)]
-    return [Example(template.replace("{prompt}", t.prompt), " " + t.reference) for t in tasks], tasks
+    return [Example(template.replace("{prompt}", t.prompt), " " + worked_answer(t)) for t in tasks], tasks
 
 
 def _lora_round(model: str, n: int, out: str, queue) -> None:
@@ -54,9 +55,9 @@ def main() -> None:
     cfg = StudentConfig(model=args.model, batch_size=64)
     student = HFStudent(cfg)
     _, tasks = _examples(256, cfg.prompt_template)
-    student.generate([t.prompt for t in tasks[:64]], temperature=0.8, max_new_tokens=16)  # warm-up
+    student.generate([t.prompt for t in tasks[:64]], temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens)
     t0 = time.perf_counter()
-    gens = student.generate([t.prompt for t in tasks], temperature=0.8, max_new_tokens=16)
+    gens = student.generate([t.prompt for t in tasks], temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens)
     gen_s = time.perf_counter() - t0
     gen_tokens = sum(g.completion_tokens for g in gens)
 
@@ -69,7 +70,9 @@ def main() -> None:
     figures = {
         "model": args.model,
         "generation_tokens_per_s": round(gen_tokens / gen_s, 1),
-        "generation": f"{len(tasks)} prompts, batches of {cfg.batch_size}, sampling at 0.8, <=16 new tokens, KV cache",
+        "generation_answers_per_s": round(len(tasks) / gen_s, 1),
+        "generation": f"{len(tasks)} prompts (levels 1-3), batches of {cfg.batch_size}, sampling at {cfg.temperature}, "
+                      f"<={cfg.max_new_tokens} new tokens, KV cache",
         "training_tokens_per_s": lora["tokens_per_s"],
         "lora_round_s": lora["wall_s"],
         "lora_round_peak_memory_mb": lora["peak_memory_mb"],

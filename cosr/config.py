@@ -25,7 +25,9 @@ class StudentConfig(Section):
     prompt_template: str = "{prompt}\nAnswer:"
     use_chat_template: bool = False  # hf: the tokenizer's chat template; openai: /chat/completions
     concurrency: int = Field(default=8, ge=1, description="openai: requests in flight at once")
-    max_new_tokens: int = Field(default=48, ge=1)
+    # The embedded student writes its steps: its worked solutions to levels 1-3 take up to 111 tokens
+    # (fraction_simplification; most under 50), levels 4-5 up to 186 (gcd of three numbers).
+    max_new_tokens: int = Field(default=128, ge=1)
     # 1.0: self-play samples from the model's own distribution (expert iteration's proposal); the runs
     # behind the training defaults below sampled at 1.0
     temperature: float = Field(default=1.0, ge=0.0)

@@ -27,7 +27,10 @@ def new_run_id() -> str:
 
 
 def embedded_examples(skills, student: StudentConfig, n: int, seed: int, banned: set[str]) -> list:
-    """Pretraining data for the embedded student: the easiest levels of the catalog (3/4 level 1, 1/4 level 2)."""
+    """Pretraining data for the embedded student: the easiest levels of the catalog (3/4 level 1, 1/4 level 2),
+    each math task answered with its worked solution (a student that writes the steps composes them: it
+    solves longer chains than it was shown, README "The embedded student")."""
+    from cosr.agents.hints import worked_answer
     from cosr.training.backends import render_prompt
     from cosr.training.data import Example
 
@@ -36,7 +39,7 @@ def embedded_examples(skills, student: StudentConfig, n: int, seed: int, banned:
     while len(out) < n:
         task = skills.make_task(rng.choice(names), 1 if rng.random() < 0.75 else 2, rng.randrange(2**31))
         if task.fingerprint not in banned:
-            out.append(Example(render_prompt(student, task.prompt), " " + task.reference))
+            out.append(Example(render_prompt(student, task.prompt), " " + worked_answer(task)))
     return out
 
 
@@ -50,7 +53,7 @@ def _lock(path: Path) -> Iterator[None]:
 
 def ensure_embedded_student(log: Callable[[str], None] = print, force: bool = False) -> Path:
     """The embedded student's folder: one built here (`cosr student build`), else the shipped copy,
-    else built now (about ten minutes on two CPU cores)."""
+    else built now (about 14 minutes on two CPU cores)."""
     from cosr.agents.evaluator import heldout_tasks
     from cosr.config import EvalConfig
     from cosr.graphs.skills import SkillGraph
@@ -62,7 +65,7 @@ def ensure_embedded_student(log: Callable[[str], None] = print, force: bool = Fa
             return path
         if (shipped := shipped_path()) is not None and not force:
             return shipped
-        log(f"building the embedded student in {path} (about ten minutes on two CPU cores)")
+        log(f"building the embedded student in {path} (about 14 minutes on two CPU cores)")
         skills, spec = SkillGraph.builtin(), EmbeddedSpec()
         # Held-out tasks of the built-in graph never reach pretraining either.
         banned = {t.fingerprint for t in heldout_tasks(skills, EvalConfig(per_skill=64, levels=[1, 2, 3]))}

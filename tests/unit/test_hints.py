@@ -7,7 +7,8 @@ from fractions import Fraction
 
 import pytest
 
-from cosr.agents.hints import worked_solution, worked_steps
+from cosr.agents.answer_adapter import extract_answer
+from cosr.agents.hints import worked_answer, worked_solution, worked_steps
 from cosr.agents.verifiers import verify_batch
 from cosr.domain import Domain
 from cosr.graphs.skills import SkillGraph
@@ -43,6 +44,20 @@ def test_every_step_is_true_and_the_last_gives_the_answer(skill, level):
             f"{task.prompt!r}: the hint {hint} gives away {task.reference}")
 
 
+@pytest.mark.parametrize(("skill", "level"), MATH)
+def test_the_answer_adapter_reads_a_worked_answer_as_its_reference(skill, level):
+    # The embedded student is pretrained on these completions: the verdict must come from the final
+    # answer, not from a number in one of the steps.
+    for seed in range(25):
+        task = GRAPH.make_task(skill, level, seed)
+        text = " " + worked_answer(task)
+        assert text.endswith(f". So the answer is {task.reference}")
+        answer = extract_answer(text, task.answer_format).answer
+        assert verify_batch([task], [answer], None)[0].correct, f"{text!r} read as {answer!r}, not {task.reference}"
+        wrong = text.removesuffix(task.reference) + "7" + task.reference  # the same steps, another answer
+        assert not verify_batch([task], [extract_answer(wrong, task.answer_format).answer], None)[0].correct
+
+
 def test_a_wrong_step_is_caught_by_the_check():
     assert value("29 + 47") == 76 and value("gcd(12, 18)") == 6 and value("811 mod 5") == 1
     assert len({value(side) for side in ["29 + 47", "75"]}) == 2
@@ -50,7 +65,7 @@ def test_a_wrong_step_is_caught_by_the_check():
 
 def test_code_tasks_have_no_worked_solution_but_still_get_hint_steps():
     task = GRAPH.make_task("code_output", 1, 0)
-    assert worked_solution(task) is None
+    assert worked_solution(task) is None and worked_answer(task) == task.reference
     assert worked_steps(task) and all(isinstance(s, str) for s in worked_steps(task))
 
 
