@@ -14,6 +14,7 @@ from cosr.training.embedded import SPEC_VERSION
 
 @pytest.mark.docker
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # two rounds of embedded-v3's worked answers: ~17 minutes on two cores
 def test_cosr_selfplay_on_the_embedded_default(tmp_path):
     run_dir = tmp_path / "run"
     env = {**os.environ, "COLUMNS": "120"}
