@@ -30,7 +30,7 @@ def rehearsal_tasks(ctx: Context) -> list[Task]:
     """Up to `training.rehearsal_per_level` distinct training tasks per (skill, level), none held out."""
     n = ctx.config.training.rehearsal_per_level
     banned = {t.fingerprint for t in ctx.heldout}
-    rng = random.Random(f"{ctx.config.seed}:rehearsal")
+    rng = random.Random(f"{ctx.config.training.rehearsal_seed}:rehearsal")
     why = Provenance(strategy=STRATEGY, reason="the base student's own answer, rehearsed")
     tasks = []
     for skill in ctx.skills.skills():

@@ -4,7 +4,6 @@ of the learning curves and, on request, one JSON row per strategy and seed. Logi
 from __future__ import annotations
 
 import json
-import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,8 +82,9 @@ def compare_command(
     out: Annotated[Optional[Path], typer.Option(help="compare directory (default runs/compare-<time>); reruns reuse finished runs")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="write one row per strategy and seed as JSON")] = None,
     plot_path: Annotated[Optional[Path], typer.Option("--plot", help="learning-curve PNG (default OUT/curves.png)")] = None,
-    jobs: Annotated[Optional[int], typer.Option(help="runs at once, each on its own share of the CPU cores "
-                                                     "(default: one per core, at most 4)", min=1)] = None,
+    jobs: Annotated[Optional[int], typer.Option(help="runs at once, each on its own share of the CPU cores (default: "
+                                                     "one per core, at most 4, or up to twice that sharing the cores "
+                                                     "where it spreads the runs more evenly)", min=1)] = None,
 ) -> None:
     """Run several curriculum strategies side by side from the same student, seeds and task budget."""
     from cosr.compare import CompareSpec, RunFailed, aggregate, plot, row, run_all
@@ -110,7 +110,7 @@ def compare_command(
 
     try:
         summaries = run_all(base, spec, progress, log=lambda m: console.print(f"[dim]{m}[/]"),
-                            jobs=jobs or min(4, len(os.sched_getaffinity(0))))
+                            jobs=jobs)
     except (KeyError, ValueError) as e:  # an unknown strategy; runs in --out made with other settings
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from None

@@ -34,6 +34,7 @@ from pydantic import ValidationError
 from cosr import frontier
 from cosr.config import RunConfig
 from cosr.frontier import BAND
+from cosr.training.device import CPU_THREADS
 
 
 @dataclass(frozen=True)
@@ -117,10 +118,12 @@ def _check_stored_runs(base: RunConfig, spec: CompareSpec) -> None:
 
 
 def run_all(base: RunConfig, spec: CompareSpec, on_event: Callable[[str, int, dict], None] = lambda *a: None,
-            log: Callable[[str], None] = print, jobs: int = 1) -> list[dict[str, Any]]:
+            log: Callable[[str], None] = print, jobs: int | None = 1) -> list[dict[str, Any]]:
     """Run (or resume, or reuse when finished) every strategy x seed; return their summaries in
     seed-then-strategy order. With jobs > 1 the runs go to that many processes, each pinned to its own
-    share of the CPU cores (a run is one small model: two one-core runs do more than one two-core run)."""
+    share of the CPU cores (a run is one small model: two one-core runs do more than one two-core run);
+    jobs=None: as many as `worker_plan` finds best for the runs left, one per core and at most 4, or up
+    to twice that sharing the cores."""
     from cosr.agents.curriculum import STRATEGIES
 
     for s in spec.strategies:
@@ -133,6 +136,9 @@ def run_all(base: RunConfig, spec: CompareSpec, on_event: Callable[[str, int, di
         if path.exists() and _finished(path, spec.rounds):
             done[key] = _load(path)
     pending = [k for k in todo if k not in done]
+    if jobs is None:
+        cores = min(4, len(os.sched_getaffinity(0)))
+        jobs = worker_plan(len(pending), cores, most=2 * cores)
     if jobs <= 1 or len(pending) <= 1:
         import traceback
 
@@ -166,8 +172,8 @@ def _run_one(base: RunConfig, spec: CompareSpec, strategy: str, seed: int, on_ev
 
 def _share_from_siblings(cfg: RunConfig, spec: CompareSpec) -> None:
     """Start a run's store with what an earlier run of this compare already measured of the same base
-    student: the baseline held-out outcomes (the same for every run) and the rehearsal set (the same for
-    every run of a seed: drawn from the seed, answered greedily): 3840 and ~9000 greedy answers not made again."""
+    student: the baseline held-out outcomes and the rehearsal set (both the same for every run: one
+    student, tasks from their own seeds, greedy answers): 3840 and ~10000 greedy answers not made again."""
     from cosr.agents.evaluator import per_skill
     from cosr.store import TrajectoryStore
 
@@ -180,8 +186,7 @@ def _share_from_siblings(cfg: RunConfig, spec: CompareSpec) -> None:
         store = TrajectoryStore(other)
         try:
             baseline = baseline or store.evaluation_tasks(other_id).get(0)
-            if rehearsal is None and other_id.rsplit("-s", 1)[1] == str(cfg.seed):
-                rehearsal = store.rehearsal(other_id)
+            rehearsal = rehearsal or store.rehearsal(other_id)
         finally:
             store.close()
     if not (baseline or rehearsal):
@@ -199,12 +204,25 @@ def _share_from_siblings(cfg: RunConfig, spec: CompareSpec) -> None:
         store.close()
 
 
-def _worker(base_json: str, spec: CompareSpec, todo, cores: set[int], queue) -> None:
-    """Take runs from `todo` until its end marker (None), on this process's own cores; evaluation events and
-    results go to `queue`."""
+def worker_plan(runs: int, cores: int, most: int) -> int:
+    """How many runs go at once on `cores` cores: up to `most`, the count whose makespan is shortest for
+    runs of equal length, the fewest on a tie. One a core until the runs do not divide: nine runs on two
+    cores as two workers are five runs long (the ninth alone, one core idle), as three sharing the two
+    cores 3 x 1.5 = 4.5."""
+    def makespan(jobs: int) -> float:
+        return -(-runs // jobs) * max(1.0, jobs / cores)
+    return min(range(1, max(1, min(most, runs, 2 * cores)) + 1), key=lambda j: (makespan(j), j))
+
+
+def _worker(base_json: str, spec: CompareSpec, todo, cores: set[int] | None, queue) -> None:
+    """Take runs from `todo` until its end marker (None), on this process's own cores, or one thread on the
+    shared cores (None); evaluation events and results go to `queue`."""
     import traceback
 
-    os.sched_setaffinity(0, cores)  # training.device sets torch's threads to the affinity
+    if cores is None:
+        os.environ[CPU_THREADS] = "1"
+    else:
+        os.sched_setaffinity(0, cores)  # training.device sets torch's threads to the affinity
     base = RunConfig.model_validate_json(base_json)
     while (key := todo.get()) is not None:
         strategy, seed = key
@@ -226,15 +244,16 @@ def _run_parallel(base: RunConfig, spec: CompareSpec, pending: list[tuple[str, i
     from queue import Empty
 
     cores = sorted(os.sched_getaffinity(0))
-    jobs = min(jobs, len(pending), len(cores))
+    jobs = min(jobs, len(pending))
+    # More workers than cores: each one thread, all left to the scheduler to share the cores out.
+    shares = [set(cores[k::jobs]) if jobs <= len(cores) else None for k in range(jobs)]
     ctx = mp.get_context("spawn")  # a fresh interpreter: no torch threads or sandbox sockets inherited
     queue, todo = ctx.Queue(), ctx.Queue()
-    # Strategy by strategy, so the runs that start together have different seeds and each later run finds
-    # its seed's rehearsal set made; taken by whichever worker is free, then one end marker each.
+    # Strategy by strategy, so the runs that start together have different seeds; every later run finds the
+    # baseline and the rehearsal set made; taken by whichever worker is free, then one end marker each.
     for key in [*sorted(pending, key=lambda k: (spec.strategies.index(k[0]), k[1])), *[None] * jobs]:
         todo.put(key)
-    procs = [ctx.Process(target=_worker, args=(base.model_dump_json(), spec, todo, set(cores[k::jobs]), queue))
-             for k in range(jobs)]
+    procs = [ctx.Process(target=_worker, args=(base.model_dump_json(), spec, todo, share, queue)) for share in shares]
     for p in procs:
         p.start()
     results: dict[tuple[str, int], dict[str, Any]] = {}

@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 from typing import Literal
 
+# Torch's CPU threads, where a process shares its cores with others (`cosr compare` with more runs at once
+# than cores); otherwise one thread per core the process may run on.
+CPU_THREADS = "COSR_CPU_THREADS"
 
-def pick_device(preference: Literal["auto", "cpu", "cuda"] = "auto") -> tuple[str, "object"]:
+
+def pick_device(preference: Literal["auto", "cpu", "cuda"] = "auto") -> tuple[str, object]:
     import torch
 
     if preference == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("training.device = 'cuda' but no CUDA device is visible")
     if preference != "cpu" and torch.cuda.is_available():
         return "cuda", (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
-    torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
+    torch.set_num_threads(int(os.environ.get(CPU_THREADS) or 0) or max(1, len(os.sched_getaffinity(0))))
     return "cpu", torch.float32

@@ -45,6 +45,17 @@ def test_rehearsal_tasks_cover_every_level_and_no_heldout_task(ctx):
     assert [t.id for t in rehearsal_tasks(ctx)] == [t.id for t in tasks]  # seeded: a resumed run draws the same
 
 
+def test_runs_of_other_seeds_draw_the_same_rehearsal_tasks(tiny_run_config, tmp_path):
+    """What makes the set shareable: it is drawn from training.rehearsal_seed, not the run's seed."""
+    def ids(seed: int, rehearsal_seed: int = 0) -> list[str]:
+        cfg = tiny_run_config.model_copy(update={"seed": seed, "training": tiny_run_config.training.model_copy(
+            update={"rehearsal_seed": rehearsal_seed})})
+        return [t.id for t in rehearsal_tasks(context(cfg, tmp_path / f"{seed}-{rehearsal_seed}"))]
+
+    assert ids(0) == ids(7)
+    assert ids(0) != ids(0, rehearsal_seed=1)
+
+
 def test_the_set_holds_only_verified_answers_and_is_kept_once_built(ctx, tmp_path):
     pool = rehearsal_set(ctx)
     by_prompt = {t.prompt: t for t in rehearsal_tasks(ctx)}

@@ -1,0 +1,40 @@
+"""Where tensors live and how many CPU threads torch uses."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from cosr.compare import worker_plan
+from cosr.training.device import CPU_THREADS
+
+THREADS = "from cosr.training.device import pick_device; import torch; pick_device('cpu'); print(torch.get_num_threads())"
+
+
+def _threads(cores: set[int], threads: str | None = None) -> int:
+    code = f"import os; os.sched_setaffinity(0, {cores!r}); {THREADS}"
+    env = {k: v for k, v in os.environ.items() if k != CPU_THREADS} | ({CPU_THREADS: threads} if threads else {})
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True)
+    return int(done.stdout.split()[-1])
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to tell one thread from one per core")
+def test_cpu_threads_follow_the_cores_unless_the_process_shares_them():
+    cores = set(sorted(os.sched_getaffinity(0))[:2])
+    assert _threads(cores) == 2
+    assert _threads(set(sorted(cores)[:1])) == 1
+    assert _threads(cores, threads="1") == 1  # a compare worker sharing the cores with others
+
+
+@pytest.mark.parametrize(("runs", "cores", "jobs"), [
+    (9, 2, 3),  # two workers: five runs long, the ninth alone; three sharing the cores: 4.5
+    (6, 2, 2), (4, 2, 2), (3, 2, 3), (1, 2, 1), (8, 4, 4), (9, 4, 5), (7, 2, 2)])
+def test_the_worker_plan_spreads_the_runs_evenly_over_the_cores(runs, cores, jobs):
+    assert worker_plan(runs, cores, most=2 * cores) == jobs
+
+
+def test_the_worker_plan_keeps_within_its_limit():
+    assert worker_plan(9, 2, most=2) == 2 and worker_plan(100, 16, most=4) == 4 and worker_plan(0, 2, most=4) == 1
