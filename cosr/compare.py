@@ -173,7 +173,7 @@ def _run_one(base: RunConfig, spec: CompareSpec, strategy: str, seed: int, on_ev
 def _share_from_siblings(cfg: RunConfig, spec: CompareSpec) -> None:
     """Start a run's store with what an earlier run of this compare already measured of the same base
     student: the baseline held-out outcomes and the rehearsal set (both the same for every run: one
-    student, tasks from their own seeds, greedy answers): 3840 and ~10000 greedy answers not made again."""
+    student, tasks from their own seeds, greedy answers): 3840 and ~9000 greedy answers not made again."""
     from cosr.agents.evaluator import per_skill
     from cosr.store import TrajectoryStore
 
@@ -211,7 +211,7 @@ def worker_plan(runs: int, cores: int, most: int) -> int:
     cores 3 x 1.5 = 4.5."""
     def makespan(jobs: int) -> float:
         return -(-runs // jobs) * max(1.0, jobs / cores)
-    return min(range(1, max(1, min(most, runs, 2 * cores)) + 1), key=lambda j: (makespan(j), j))
+    return min(range(1, max(1, min(most, runs)) + 1), key=lambda j: (makespan(j), j))
 
 
 def _worker(base_json: str, spec: CompareSpec, todo, cores: set[int] | None, queue) -> None:

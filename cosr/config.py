@@ -101,7 +101,7 @@ class TrainingConfig(Section):
     rehearsal_ratio: float = Field(default=0.5, ge=0.0)
     rehearsal_per_level: int = Field(default=128, ge=1, description="rehearsal tasks drawn per (skill, level)")
     # Its own seed, not the run's: the set is a reading of the base student, so runs of other seeds share it
-    # and a compare answers it once (~10000 greedy worked answers, about a minute a run) instead of once a seed.
+    # and a compare answers it once (~9000 greedy worked answers, about a minute a run) instead of once a seed.
     rehearsal_seed: int = 0
     # Teacher demonstrations (TeacherLM/RLT-style): for a task the student failed, the task's verified
     # reference becomes a training sample, up to this many per verified attempt of the student's own.
