@@ -17,5 +17,15 @@ def pick_device(preference: Literal["auto", "cpu", "cuda"] = "auto") -> tuple[st
         raise RuntimeError("training.device = 'cuda' but no CUDA device is visible")
     if preference != "cpu" and torch.cuda.is_available():
         return "cuda", (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
-    torch.set_num_threads(int(os.environ.get(CPU_THREADS) or 0) or max(1, len(os.sched_getaffinity(0))))
+    torch.set_num_threads(_cpu_threads() or max(1, len(os.sched_getaffinity(0))))
     return "cpu", torch.float32
+
+
+def _cpu_threads() -> int:
+    """The thread count COSR_CPU_THREADS asks for; 0 when it is unset or empty."""
+    value = os.environ.get(CPU_THREADS, "").strip()
+    if not value:
+        return 0
+    if not value.isdigit():
+        raise ValueError(f"{CPU_THREADS}={value!r}: expected a whole number of CPU threads (or unset)")
+    return int(value)

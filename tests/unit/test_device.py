@@ -29,6 +29,12 @@ def test_cpu_threads_follow_the_cores_unless_the_process_shares_them():
     assert _threads(cores, threads="1") == 1  # a compare worker sharing the cores with others
 
 
+def test_a_thread_count_that_is_not_a_number_is_named_in_the_error():
+    code = f"import os; os.environ[{CPU_THREADS!r}] = 'two'; {THREADS}"
+    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and f"{CPU_THREADS}='two': expected a whole number" in done.stderr
+
+
 @pytest.mark.parametrize(("runs", "cores", "jobs"), [
     (9, 2, 3),  # two workers: five runs long, the ninth alone; three sharing the cores: 4.5
     (6, 2, 2), (4, 2, 2), (3, 2, 3), (1, 2, 1), (8, 4, 4), (9, 4, 5), (7, 2, 2)])
