@@ -26,6 +26,6 @@ def _cpu_threads() -> int:
     value = os.environ.get(CPU_THREADS, "").strip()
     if not value:
         return 0
-    if not value.isdigit():
+    if not value.isdecimal():  # what int() reads; isdigit() also passes "²", which int() refuses
         raise ValueError(f"{CPU_THREADS}={value!r}: expected a whole number of CPU threads (or unset)")
     return int(value)
