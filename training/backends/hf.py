@@ -35,6 +35,7 @@ class HFStudent:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.base = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(self.device).eval()
         self.model = self.base
+        self.merges = self._merged_copy()  # read once: the base's size never changes
 
     def _render(self, prompt: str) -> str:
         text = render_prompt(self.cfg, prompt)
@@ -63,7 +64,7 @@ class HFStudent:
         """Answer with base + this adapter from now on (one at a time: rounds build on each other)."""
         from peft import PeftModel
 
-        if self._merged_copy():
+        if self.merges:
             tuned = PeftModel.from_pretrained(copy.deepcopy(self.base), str(path), adapter_name=version)
             self.model = tuned.merge_and_unload().eval()
         elif self.model is self.base:
