@@ -18,9 +18,9 @@ class Extraction(NamedTuple):
     note: str
 
 
-_FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)(?:```|\Z)", re.S | re.I)
+_FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL | re.IGNORECASE)
 _ANSWER_IS = re.compile(
-    r"(?:final answer|the answer|answer)\s*(?:is|:|=)\s*:?\s*(.+?)\s*(?:$|\n)", re.I)
+    r"(?:final answer|the answer|answer)\s*(?:is|:|=)\s*:?\s*(.+?)\s*(?:$|\n)", re.IGNORECASE)
 _NUMBER = re.compile(r"(?<![\w.])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d])|(?<![\w.])-?\d+(?:\.\d+)?(?:/\d+)?")
 
 
@@ -54,8 +54,10 @@ def _code(text: str) -> Extraction:
     blocks = [b.strip("\n") for b in _FENCE.findall(text) if b.strip()]
     if blocks:
         return Extraction(blocks[-1], "fenced code block")
-    if m := re.search(r"^(?:import |from |def |class )", text, re.M):
-        return Extraction(text[m.start():].strip("\n"), "unfenced code from the first definition")
+    # Up to three spaces before a definition are the leading space of a completion (the embedded student
+    # writes " def f(x):"), not a block's indentation: without them code_synthesis read no code at all.
+    if m := re.search(r"^ {0,3}(?:import |from |def |class )", text, re.MULTILINE):
+        return Extraction(text[m.start():].strip("\n").lstrip(" "), "unfenced code from the first definition")
     if re.match(r"\n*(?: {4}|\t)\S", text):  # a completion continuing the prompt's function (HumanEval style)
         return Extraction(text.rstrip(), "indented continuation of the prompt's function")
     return Extraction(None, "no code block or function definition in the output")

@@ -14,12 +14,12 @@ from cosr.training.embedded import SPEC_VERSION
 
 @pytest.mark.docker
 @pytest.mark.slow
-@pytest.mark.timeout(1800)  # two rounds of embedded-v3's worked answers: ~17 minutes on two cores
+@pytest.mark.timeout(1800)  # two rounds of the embedded student's worked answers: ~17 minutes on two cores
 def test_cosr_selfplay_on_the_embedded_default(tmp_path):
     run_dir = tmp_path / "run"
     env = {**os.environ, "COLUMNS": "120"}
     done = subprocess.run([sys.executable, "-m", "cosr.cli", "selfplay", "--run-dir", str(run_dir), "--rounds", "2"],
-                          capture_output=True, text=True, env=env, timeout=1800)
+                          check=False, capture_output=True, text=True, env=env, timeout=1800)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "held-out accuracy per skill" in done.stdout
     summary = json.loads((run_dir / "summary.json").read_text())

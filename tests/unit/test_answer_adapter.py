@@ -27,6 +27,9 @@ CASES = [
     ("def f(x): return x * 2", F.CODE, "def f(x): return x * 2"),
     ("```python\ndef f(x):\n    return x", F.CODE, "def f(x):\n    return x"),  # cut off before the closing fence
     ("    return a + b\n", F.CODE, "    return a + b"),  # a HumanEval-style continuation
+    # the embedded student's completions start with a space, as its training completions do
+    (" def f(x):\n    return 3 * x + 1\n", F.CODE, "def f(x):\n    return 3 * x + 1"),
+    ("Here:\n  def f(x):\n      return x", F.CODE, "def f(x):\n      return x"),
 ]
 
 
