@@ -50,7 +50,8 @@ def _adapter(student_dir: Path, out: Path, answer: str, seed: int) -> Path:
     rng = random.Random(seed)
     examples = [Example(f"What is {rng.randint(0, 9)} + {rng.randint(0, 9)}?\nAnswer:", f" {answer}")
                 for _ in range(64)]
-    cfg = TrainingConfig(lora_r=8, lora_alpha=16, epochs=2, batch_size=16, learning_rate=5e-3, device="cpu")
+    # 4 epochs (16 steps): at 2, embedded-v4 still answered " 9" to "What is 2 + 3?" for the " 96" adapter
+    cfg = TrainingConfig(lora_r=8, lora_alpha=16, epochs=4, batch_size=16, learning_rate=5e-3, device="cpu")
     train_lora(student_dir, examples, cfg, out, seed=seed)
     return out
 
