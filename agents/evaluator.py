@@ -90,14 +90,25 @@ def evaluate(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
         with delivered(ctx, state.get("adapter")) as student:
             solved = evaluate_student(student, ctx.heldout, ctx.config.student, ctx.executor)
             version = student.adapter_version
-    levels = per_level(ctx.heldout, solved)
-    skills = per_skill(levels)
-    # Each task's outcome too: the held-out tasks are the same at every round, so gains are read paired.
-    ctx.store.record_evaluation(ctx.run_id, rnd, skills, version, per_level=levels,
-                                per_task=[(t.id, t.skill, t.difficulty, ok) for t, ok in zip(ctx.heldout, solved, strict=True)])
+    skills = record(ctx, rnd, solved, version)
     evaluations[str(rnd)] = {s: round(c / n, 4) for s, (c, n) in skills.items()}
     runtime.stream_writer({"event": "evaluation", "round": rnd, "accuracy": evaluations[str(rnd)]})
     return {"evaluations": evaluations, "rounds_done": rnd, "round": rnd + 1, "round_tasks": 0, "round_verified": 0}
+
+
+def record(ctx: Context, rnd: int, solved: list[bool], version: str | None) -> dict[str, tuple[int, int]]:
+    """Store an evaluation: per skill, per level, and each task's outcome (the held-out tasks are the same at
+    every round, so gains are read paired). Returns (solved, total) per skill."""
+    levels = per_level(ctx.heldout, solved)
+    skills = per_skill(levels)
+    ctx.store.record_evaluation(ctx.run_id, rnd, skills, version, per_level=levels,
+                                per_task=[(t.id, t.skill, t.difficulty, ok) for t, ok in zip(ctx.heldout, solved, strict=True)])
+    return skills
+
+
+def record_baseline(ctx: Context) -> None:
+    """Evaluate the base student (no adapter) and store it as round 0, for the run's evaluate node to find."""
+    record(ctx, 0, evaluate_student(ctx.student, ctx.heldout, ctx.config.student, ctx.executor), None)
 
 
 def _stored_baseline(ctx: Context) -> list[bool] | None:

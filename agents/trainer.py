@@ -9,6 +9,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from cosr.agents.hints import worked_answer
 from cosr.agents.rehearsal import STRATEGY as REHEARSAL
 from cosr.agents.rehearsal import rehearsal_set
 from cosr.domain import Trajectory, distinct
@@ -29,8 +30,11 @@ def training_examples(ctx: Context, rnd: int) -> list[tuple[Example, str]]:
     rng = random.Random(f"{ctx.config.seed}:train:{rnd}")
     fresh = distinct(ctx.store.trajectories(ctx.run_id, correct=True, round=rnd))
     # Failures are read only when demonstrations are on: with k samples a task they are most of a round.
+    # One per task, and only for tasks no sample solved: a solved task already has the student's own answer.
     failed = ctx.store.trajectories(ctx.run_id, correct=False, round=rnd) if cfg.demonstrations_ratio else []
-    demos = rng.sample(failed, min(len(failed), int(len(fresh) * cfg.demonstrations_ratio)))
+    solved = {t.task.id for t in fresh}
+    unsolved = list({t.task.id: t for t in failed if t.task.id not in solved}.values())
+    demos = rng.sample(unsolved, min(len(unsolved), int(len(fresh) * cfg.demonstrations_ratio)))
     older = distinct(ctx.store.trajectories(ctx.run_id, correct=True, max_round=rnd - 1))
     n_replay = min(len(older), int(len(fresh) * cfg.replay_fraction / max(1e-9, 1 - cfg.replay_fraction)))
     replay = rng.sample(older, n_replay)
@@ -48,8 +52,11 @@ def own_attempt(ctx: Context, t: Trajectory) -> Example:
 
 
 def demonstration(ctx: Context, t: Trajectory) -> Example:
-    """The task's reference (it passes the task's own verifier: see the generator conformance tests)."""
-    completion = ctx.config.training.demonstration_template.replace("{reference}", t.task.reference)
+    """The task's reference (it passes the task's own verifier: see the generator conformance tests), bare
+    (`{reference}`) or worked the way the embedded student writes (`{worked}`: the steps computed from the
+    task's own numbers, then `So the answer is X`; the bare reference for a task without steps, code)."""
+    completion = (ctx.config.training.demonstration_template.replace("{reference}", t.task.reference)
+                  .replace("{worked}", worked_answer(t.task)))
     return Example(prompt=render_prompt(ctx.config.student, t.task.prompt),
                    completion=annotated(completion, t.task.annotation))
 

@@ -41,7 +41,7 @@ def test_compare_writes_one_row_per_strategy_and_seed(tiny_run_config, tmp_path)
     args = [*COSR, "compare", "--strategies", "random,zpd", "--seeds", "2", "--rounds", "2", "--tasks-per-round", "16",
             "--milestone", "0.5", "--config", str(tmp_path / "base.toml"), "--out", str(out),
             "--json", str(rows_file), "--plot", str(png)]
-    done = subprocess.run([*args, "--jobs", "3"], capture_output=True, text=True, timeout=600)
+    done = subprocess.run([*args, "--jobs", "3"], check=False, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     rows = json.loads(rows_file.read_text())
     assert sorted((r["strategy"], r["seed"]) for r in rows) == [("random", 0), ("random", 1), ("zpd", 0), ("zpd", 1)]
@@ -60,7 +60,7 @@ def test_compare_writes_one_row_per_strategy_and_seed(tiny_run_config, tmp_path)
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
     assert "curricula compared: tasks to" in done.stdout and "zpd" in done.stdout
     assert done.stdout.count("round 2: held-out") == 4  # three workers sharing the cores report every run's rounds
-    again = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    again = subprocess.run(args, check=False, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "round 1: held-out" not in again.stdout  # finished runs are reused
     assert json.loads(rows_file.read_text()) == rows
     # Other settings into the same --out: refused before anything runs, not mixed with the stored runs
@@ -74,7 +74,7 @@ def test_compare_writes_one_row_per_strategy_and_seed(tiny_run_config, tmp_path)
 def test_a_run_that_fails_is_one_clear_error_naming_it(tiny_run_config, tmp_path, jobs):
     """A dead student endpoint: the compare stops with one line naming the run and the cause (no traceback on
     the terminal; it is in the run's folder), whether the run failed in this process (--jobs 1) or in a
-    worker (two runs, --jobs 2)."""
+    worker (two runs, --jobs 2). --first-seed names the seed the runs carry."""
     with socket.socket() as s:  # a port with nobody listening
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -89,16 +89,16 @@ request_timeout_s = 2
 per_skill = 4
 """)
     out = tmp_path / "cmp"
-    done = subprocess.run([*COSR, "compare", "--strategies", "random,zpd", "--seeds", "1", "--rounds", "1",
-                           "--tasks-per-round", "8", "--config", str(tmp_path / "dead.toml"), "--out", str(out),
+    done = subprocess.run([*COSR, "compare", "--strategies", "random,zpd", "--seeds", "1", "--first-seed", "4",
+                           "--rounds", "1", "--tasks-per-round", "8", "--config", str(tmp_path / "dead.toml"), "--out", str(out),
                            "--jobs", jobs], capture_output=True, text=True, timeout=300, check=False)
     said = " ".join((done.stdout + done.stderr).split())
     assert done.returncode == 1, said
-    failed = re.search(r"run (random|zpd)-s0 failed: StudentUnavailable: the student server at (\S+) ", said)
+    failed = re.search(r"run (random|zpd)-s4 failed: StudentUnavailable: the student server at (\S+) ", said)
     assert failed and failed[2] == f"http://127.0.0.1:{port}/v1", said
     assert "Traceback" not in said and "same command resumes it" in said
-    assert "StudentUnavailable" in (out / f"{failed[1]}-s0" / "error.txt").read_text()
-    assert (out / f"{failed[1]}-s0" / "store.sqlite").exists()  # what it stored stays for the rerun to resume
+    assert "StudentUnavailable" in (out / f"{failed[1]}-s4" / "error.txt").read_text()
+    assert (out / f"{failed[1]}-s4" / "store.sqlite").exists()  # what it stored stays for the rerun to resume
 
 
 def test_a_compare_stopped_with_sigterm_takes_its_workers_with_it(tiny_run_config, tmp_path):

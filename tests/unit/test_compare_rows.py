@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cosr.cli_compare import parse_milestone
-from cosr.compare import CompareSpec, _share_from_siblings, row, run_all, run_config
+from cosr.compare import CompareSpec, _share_from_siblings, aggregate, never_reached, row, run_all, run_config
 from cosr.config import RunConfig
 from cosr.store import TrajectoryStore
 
@@ -39,6 +39,23 @@ def test_the_frontier_is_the_pairs_in_the_band_and_the_milestone_a_gain():
     assert split["frontier_open_pairs"] == split["frontier_small_pairs"] == 1
     assert split["frontier_open_gain"] == 0.15 and split["frontier_small_gain"] == 0.05
     assert "frontier_open_gain" not in r
+
+
+def test_a_seed_that_never_reaches_the_milestone_counts_as_the_budget_plus_a_round():
+    spec = CompareSpec(strategies=["random", "progress"], seeds=[0, 1], out_dir=Path("x"), rounds=3, tasks_per_round=2000)
+    never = never_reached(spec)
+    assert never == 8000
+    base = {"tasks_to_milestone": None, "heldout_accuracy": 0.5, "frontier_accuracy": 0.4, "frontier_gain": 0.0,
+            "learning_gain": 0.0, "verified_correct": 10, "verified_tasks": 20, "final_accuracy": {"gcd": 0.5}}
+    rows = [dict(base, strategy="random", seed=0, tasks_to_milestone=2000), dict(base, strategy="random", seed=1),
+            dict(base, strategy="progress", seed=0, tasks_to_milestone=4000),
+            dict(base, strategy="progress", seed=1, tasks_to_milestone=6000)]
+    random, progress = aggregate(rows, never)
+    # over the seeds that reached it random looks faster (2000 against 5000); over every seed it is not
+    assert random["reached"] == 1 and random["tasks_to_milestone"] == (2000, 0.0)
+    assert random["tasks_to_milestone_all"][0] == 5000 and progress["tasks_to_milestone_all"][0] == 5000
+    rows[1]["tasks_to_milestone"] = 6000
+    assert aggregate(rows, never)[0]["tasks_to_milestone_all"][0] == 4000
 
 
 def test_milestone_text():
@@ -86,3 +103,27 @@ def test_an_unreadable_run_config_in_out_is_a_clear_error_before_any_run(tmp_pat
     with pytest.raises(ValueError, match="random-s0/config.json is not a run configuration cosr can read"):
         run_all(RunConfig(), spec)
     assert sorted(p.name for p in (tmp_path / "random-s0").iterdir()) == ["config.json"]  # nothing started
+
+
+def test_parallel_runs_find_the_baseline_and_rehearsal_set_made_once_before_they_start(tiny_run_config, tmp_path):
+    from cosr.compare import _prepare_shared, _shared_source
+
+    spec = CompareSpec(strategies=["random", "zpd"], seeds=[0], out_dir=tmp_path / "cmp", rounds=1, tasks_per_round=8)
+    pending = [("random", 0), ("zpd", 0)]
+    _prepare_shared(tiny_run_config, spec, pending)
+    assert _shared_source(spec) == spec.out_dir / "random-s0"
+    assert sorted(p.name for p in spec.out_dir.iterdir()) == ["random-s0"]  # the other run is made by its worker
+    store = TrajectoryStore(spec.out_dir / "random-s0" / "store.sqlite")
+    baseline, rehearsal = store.evaluation_tasks("random-s0")[0], store.rehearsal("random-s0")
+    store.close()
+    n_heldout = sum(len(tasks) for tasks in baseline.values())
+    assert n_heldout == 3 * tiny_run_config.eval.per_skill and rehearsal  # every held-out task; the set built
+    # What the next run starts from: the same outcomes, without evaluating again
+    _share_from_siblings(run_config(tiny_run_config, spec, "zpd", 0), spec)
+    store = TrajectoryStore(spec.out_dir / "zpd-s0" / "store.sqlite")
+    assert store.evaluation_tasks("zpd-s0")[0] == baseline and store.rehearsal("zpd-s0") == rehearsal
+    store.close()
+    # More seeds into the same compare: two fresh runs, but the baseline is there already, nothing to do
+    _prepare_shared(tiny_run_config, CompareSpec(strategies=spec.strategies, seeds=[0, 1], out_dir=spec.out_dir,
+                                                 rounds=1, tasks_per_round=8), [("random", 1), ("zpd", 1)])
+    assert sorted(p.name for p in spec.out_dir.iterdir()) == ["random-s0", "zpd-s0"]

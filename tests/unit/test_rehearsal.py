@@ -10,6 +10,7 @@ from cosr.agents.answer_adapter import extract_answer
 from cosr.agents.curator import curate
 from cosr.agents.curriculum import make_strategy
 from cosr.agents.evaluator import heldout_tasks
+from cosr.agents.hints import worked_answer
 from cosr.agents.rehearsal import rehearsal_set, rehearsal_tasks
 from cosr.agents.trainer import train, training_examples
 from cosr.agents.verifiers import verify_batch
@@ -94,3 +95,25 @@ def test_a_round_mixes_in_rehearsal_at_its_ratio(tiny_run_config, tmp_path, rati
     assert len(rehearsed) == min(len(pool), int(len(fresh) * ratio))
     assert len(pairs) - len(rehearsed) == len(fresh)
     assert {e.completion for e in rehearsed} <= {out for _, out in pool}
+
+
+def test_demonstrations_are_worked_references_one_per_task_no_sample_solved(tiny_run_config, tmp_path):
+    """A failed task's demonstration is its reference written as the embedded student writes (`{worked}`:
+    the steps computed from the task's numbers): once per task however many samples failed, and never for
+    a task another sample solved (that one has the student's own verified answer)."""
+    training = tiny_run_config.training.model_copy(update={"rehearsal_ratio": 0.0, "replay_fraction": 0.0,
+                                                           "demonstrations_ratio": 10.0,
+                                                           "demonstration_template": " {worked}"})
+    ctx = context(tiny_run_config.model_copy(update={"training": training}), tmp_path)
+    batch = solved_batch(ctx)
+    solved, unsolved = batch[:3], batch[3:]
+    wrong = [t.model_copy(update={"id": f"{t.id}:{k}", "attempt": t.attempt.model_copy(update={"raw_output": f" {k}"}),
+                                  "verdict": Verdict(correct=False, score=0.0, status="wrong")})
+             for t in batch for k in ("x", "y")]  # two failed samples of every task, solved or not
+    ctx.store.add_trajectories(solved + wrong)
+    pairs = training_examples(ctx, 1)
+    own = [e.completion for e, _ in pairs[:len(solved)]]
+    demos = [e.completion for e, _ in pairs[len(solved):]]
+    assert own == [" " + t.task.reference for t in solved]
+    assert sorted(demos) == sorted(" " + worked_answer(t.task) for t in unsolved)
+    assert all("So the answer is" in d for d in demos)  # arithmetic: steps, then the answer the adapter reads
