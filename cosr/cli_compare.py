@@ -34,7 +34,7 @@ def _tasks(a: dict) -> str:
 
 
 def leaderboard(agg: list[dict], spec, target: float, never: int) -> Table:
-    goal = f"+{spec.milestone:.0%} ({target:.0%})" if spec.milestone_gain else f"{target:.0%}"
+    goal = f"+{spec.milestone:.1%} ({target:.1%})" if spec.milestone_gain else f"{target:.0%}"
     t = Table(title=f"curricula compared: tasks to {goal} held-out on the frontier levels (baseline in "
                     f"{spec.frontier[0]:.0%}-{spec.frontier[1]:.0%}); mean ± sd over seeds, a seed that never "
                     f"reached it counted as {never} tasks")
@@ -84,7 +84,7 @@ def compare_command(
     # (README, "Comparing curricula")
     tasks_per_round: Annotated[int, typer.Option(help="tasks per round, the same budget for every run", min=1)] = 2000,
     milestone: Annotated[str, typer.Option(help="held-out accuracy to reach on the frontier levels (0.8), or a gain over "
-                                                "their baseline (+0.05)")] = "+0.05",
+                                                "their baseline (+0.015)")] = "+0.015",
     frontier: Annotated[str, typer.Option(help="baseline accuracy band LOW,HIGH that makes a (skill, level) a frontier level")] = "0.1,0.8",
     config: Annotated[Path | None, typer.Option("--config", "-c", help="a TOML RunConfig file (the shared base)",
                                                    exists=True, dir_okay=False)] = None,

@@ -45,7 +45,10 @@ class CompareSpec:
     out_dir: Path
     rounds: int = 3
     tasks_per_round: int = 2000
-    milestone: float = 0.05
+    # +1.5 points: what `random` reached with the whole default budget, mean over seeds 3-5 of the default
+    # compare (rounded down to half a point; rule written down before those runs), so "tasks to milestone"
+    # reads how much sooner a curriculum gets where the baseline ends. +5 was reached by no run on embedded-v4.
+    milestone: float = 0.015
     milestone_gain: bool = True  # milestone is a gain over the baseline frontier accuracy, not an accuracy
     frontier: tuple[float, float] = BAND
 

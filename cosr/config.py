@@ -106,7 +106,10 @@ class TrainingConfig(Section):
     # Teacher demonstrations (TeacherLM/RLT-style): for a task the student failed, the task's verified
     # reference becomes a training sample, up to this many per verified attempt of the student's own.
     # Off: at 1.0 the default run (seed 0, 3 rounds) gained no more on the open levels (+2.4 vs +2.5)
-    # and lost more held-out facts on the small ones (-4.5 vs -2.3).
+    # and lost more held-out facts on the small ones (-4.5 vs -2.3) (embedded-v2, bare answers). On
+    # embedded-v4 worked demonstrations (" {worked}", 1.0) cost the compare's frontier 3 points: random
+    # -2.6 / -3.7 / -3.0 (seeds 3-5) against +1.4 / +1.5 / +1.7 without, progress -1.1 against +1.9 (seed 3);
+    # all skills 45.2% -> 42.6-43.4% (first loss 1.06 against 0.07: most failures are far past the student).
     demonstrations_ratio: float = Field(default=0.0, ge=0.0)
     demonstration_template: str = " {reference}"
     # The student a round delivers (evaluated, exported) is base + w x the trained change, a weight-space
