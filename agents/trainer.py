@@ -22,16 +22,19 @@ from cosr.training.lora import train_lora
 
 
 def training_examples(ctx: Context, rnd: int) -> list[tuple[Example, str]]:
-    """Verified trajectories of round `rnd`, teacher demonstrations for some of its failures, earlier
+    """Verified trajectories of round `rnd` (with training.mixed_only, of its tasks that some sample failed), teacher demonstrations for some of its failures, earlier
     rounds' verified trajectories in proportion replay_fraction, and rehearsal of the base student's
     own correct answers (rehearsal_ratio); each with the curriculum strategy that made its task
     (teacher attribution)."""
     cfg = ctx.config.training
     rng = random.Random(f"{ctx.config.seed}:train:{rnd}")
     fresh = distinct(ctx.store.trajectories(ctx.run_id, correct=True, round=rnd))
-    # Failures are read only when demonstrations are on: with k samples a task they are most of a round.
-    # One per task, and only for tasks no sample solved: a solved task already has the student's own answer.
-    failed = ctx.store.trajectories(ctx.run_id, correct=False, round=rnd) if cfg.demonstrations_ratio else []
+    # Failures are read only when needed: with k samples a task they are most of a round.
+    failed = ctx.store.trajectories(ctx.run_id, correct=False, round=rnd) if cfg.demonstrations_ratio or cfg.mixed_only else []
+    if cfg.mixed_only:
+        missed = {t.task.id for t in failed}
+        fresh = [t for t in fresh if t.task.id in missed]
+    # Demonstrations: one per task, and only for tasks no sample solved (a solved one has the student's answer).
     solved = {t.task.id for t in fresh}
     unsolved = list({t.task.id: t for t in failed if t.task.id not in solved}.values())
     demos = rng.sample(unsolved, min(len(unsolved), int(len(fresh) * cfg.demonstrations_ratio)))

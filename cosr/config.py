@@ -96,6 +96,9 @@ class TrainingConfig(Section):
     epochs: int = Field(default=3, ge=1)
     batch_size: int = Field(default=32, ge=1)
     replay_fraction: float = Field(default=0.5, ge=0.0, le=1.0, description="share of earlier rounds' data mixed in")
+    # Train only on tasks that some sample failed: a task every sample solved is one the student already
+    # answers (its own answers there start at loss ~0.07), so it teaches little and costs a training step.
+    mixed_only: bool = False
     # Rehearsal (agents/rehearsal.py): the base student's own correct greedy answers on a broad sample
     # of training tasks, up to this many rehearsal examples per example of the round's own.
     rehearsal_ratio: float = Field(default=0.5, ge=0.0)

@@ -117,3 +117,19 @@ def test_demonstrations_are_worked_references_one_per_task_no_sample_solved(tiny
     assert own == [" " + t.task.reference for t in solved]
     assert sorted(demos) == sorted(" " + worked_answer(t.task) for t in unsolved)
     assert all("So the answer is" in d for d in demos)  # arithmetic: steps, then the answer the adapter reads
+
+
+def test_mixed_only_trains_on_the_tasks_some_sample_failed(tiny_run_config, tmp_path):
+    training = tiny_run_config.training.model_copy(update={"rehearsal_ratio": 0.0, "replay_fraction": 0.0,
+                                                           "mixed_only": True})
+    ctx = context(tiny_run_config.model_copy(update={"training": training}), tmp_path)
+    batch = solved_batch(ctx)
+    sure, mixed = batch[:3], batch[3:]  # every sample right / one right and one wrong
+    wrong = [t.model_copy(update={"id": f"{t.id}:x", "attempt": t.attempt.model_copy(update={"raw_output": " x"}),
+                                  "verdict": Verdict(correct=False, score=0.0, status="wrong")}) for t in mixed]
+    ctx.store.add_trajectories(batch + wrong)
+    assert sorted(e.completion for e, _ in training_examples(ctx, 1)) == sorted(" " + t.task.reference for t in mixed)
+    everything = context(tiny_run_config.model_copy(update={"training": training.model_copy(update={"mixed_only": False})}),
+                         tmp_path / "all")
+    everything.store.add_trajectories(batch + wrong)
+    assert len(training_examples(everything, 1)) == len(sure) + len(mixed)
