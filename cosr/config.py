@@ -98,6 +98,8 @@ class TrainingConfig(Section):
     replay_fraction: float = Field(default=0.5, ge=0.0, le=1.0, description="share of earlier rounds' data mixed in")
     # Train only on tasks that some sample failed: a task every sample solved is one the student already
     # answers (its own answers there start at loss ~0.07), so it teaches little and costs a training step.
+    # Off: on embedded-v4 it taught less, random's frontier +0.4 / +0.5 (seeds 3-4) against +1.4 / +1.5
+    # with every solved task, though its LoRA rounds took 13-36 s against 35-60 s. README, "Comparing curricula".
     mixed_only: bool = False
     # Rehearsal (agents/rehearsal.py): the base student's own correct greedy answers on a broad sample
     # of training tasks, up to this many rehearsal examples per example of the round's own.
