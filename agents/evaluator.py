@@ -9,6 +9,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from cosr import frontier
 from cosr.agents.answer_adapter import extract_answer
 from cosr.agents.verifiers import verify_batch
 from cosr.config import EvalConfig, StudentConfig
@@ -85,24 +86,45 @@ def evaluate(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     evaluations = dict(state.get("evaluations") or {})
     rnd = 0 if not evaluations else state["round"]
     solved = _stored_baseline(ctx) if rnd == 0 and not state.get("adapter") else None
-    version = None  # the base student's
+    tasks, version = ctx.heldout, None  # the base student's
     if solved is None:
+        tasks = _between_rounds(ctx, rnd) or tasks
         with delivered(ctx, state.get("adapter")) as student:
-            solved = evaluate_student(student, ctx.heldout, ctx.config.student, ctx.executor)
+            solved = evaluate_student(student, tasks, ctx.config.student, ctx.executor)
             version = student.adapter_version
-    skills = record(ctx, rnd, solved, version)
+    skills = record(ctx, rnd, solved, version, tasks)
+    partial = len(tasks) < len(ctx.heldout)
     evaluations[str(rnd)] = {s: round(c / n, 4) for s, (c, n) in skills.items()}
-    runtime.stream_writer({"event": "evaluation", "round": rnd, "accuracy": evaluations[str(rnd)]})
+    runtime.stream_writer({"event": "evaluation", "round": rnd, "accuracy": evaluations[str(rnd)], "partial": partial,
+                           "pooled": round(sum(solved) / len(solved), 4)})
     return {"evaluations": evaluations, "rounds_done": rnd, "round": rnd + 1, "round_tasks": 0, "round_verified": 0}
 
 
-def record(ctx: Context, rnd: int, solved: list[bool], version: str | None) -> dict[str, tuple[int, int]]:
-    """Store an evaluation: per skill, per level, and each task's outcome (the held-out tasks are the same at
-    every round, so gains are read paired). Returns (solved, total) per skill."""
-    levels = per_level(ctx.heldout, solved)
+def _between_rounds(ctx: Context, rnd: int) -> list[Task] | None:
+    """The held-out tasks of the levels whose baseline lies in `eval.between_rounds`, after a round before the
+    last; None: every task (the setting off, the baseline, the last round, or no baseline stored)."""
+    band = ctx.config.eval.between_rounds
+    if band is None or not 0 < rnd < ctx.config.rounds:
+        return None
+    baseline = ctx.store.evaluation_levels(ctx.run_id).get(0)
+    if not baseline:
+        return None
+    pairs = set(frontier.band_pairs(baseline, band))
+    return [t for t in ctx.heldout if (t.skill, t.difficulty) in pairs]
+
+
+def record(ctx: Context, rnd: int, solved: list[bool], version: str | None,
+           tasks: list[Task] | None = None) -> dict[str, tuple[int, int]]:
+    """Store an evaluation of `tasks` (every held-out task by default): per skill, per level, and each task's
+    outcome (the held-out tasks are the same at every round, so gains are read paired). Returns (solved,
+    total) per skill. An evaluation of part of the tasks stores no per-skill counts: a skill's accuracy over
+    some of its levels is not its accuracy."""
+    tasks = ctx.heldout if tasks is None else tasks
+    levels = per_level(tasks, solved)
     skills = per_skill(levels)
-    ctx.store.record_evaluation(ctx.run_id, rnd, skills, version, per_level=levels,
-                                per_task=[(t.id, t.skill, t.difficulty, ok) for t, ok in zip(ctx.heldout, solved, strict=True)])
+    ctx.store.record_evaluation(ctx.run_id, rnd, skills if len(tasks) == len(ctx.heldout) else {}, version,
+                                per_level=levels,
+                                per_task=[(t.id, t.skill, t.difficulty, ok) for t, ok in zip(tasks, solved, strict=True)])
     return skills
 
 

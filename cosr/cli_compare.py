@@ -114,8 +114,9 @@ def compare_command(
     def progress(strategy: str, seed: int, ev: dict) -> None:
         if ev["event"] == "evaluation":
             acc = ev["accuracy"]
-            console.print(f"[dim]{time.perf_counter() - t0:6.0f}s[/] {strategy:>12} seed {seed} round {ev['round']}: "
-                          f"held-out {sum(acc.values()) / len(acc):.1%}")
+            what = (f"frontier levels {ev['pooled']:.1%}" if ev.get("partial")
+                    else f"held-out {sum(acc.values()) / len(acc):.1%}")
+            console.print(f"[dim]{time.perf_counter() - t0:6.0f}s[/] {strategy:>12} seed {seed} round {ev['round']}: {what}")
 
     try:
         summaries = run_all(base, spec, progress, log=lambda m: console.print(f"[dim]{m}[/]"),

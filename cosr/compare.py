@@ -58,6 +58,8 @@ def run_config(base: RunConfig, spec: CompareSpec, strategy: str, seed: int) -> 
     run_id = f"{strategy}-s{seed}"
     cfg.run_id, cfg.run_dir, cfg.seed, cfg.rounds = run_id, spec.out_dir / run_id, seed, spec.rounds
     cfg.curator.strategy = strategy
+    # Between rounds only the frontier levels, what the milestone is read on; every task at round 0 and the last.
+    cfg.eval.between_rounds = spec.frontier
     # A round closes after exactly tasks_per_round tasks whatever the strategy (verified <= tasks).
     cfg.training.max_tasks_per_round = spec.tasks_per_round
     cfg.training.every_verified = spec.tasks_per_round + 1
@@ -91,8 +93,10 @@ def _reason(e: BaseException) -> str:
 
 
 # What tells the runs of one compare apart, and how long they run (a compare may be taken on to more rounds);
-# everything else must match for a stored run to be reused, resumed or shared.
-NOT_COMPARED = {"run_id", "run_dir", "seed", "curator.strategy", "rounds", "max_steps"}
+# everything else must match for a stored run to be reused, resumed or shared. Which levels a round in the
+# middle evaluates changes nothing a run learns: runs of another --frontier (or of an older cosr, which
+# evaluated all) are read where they evaluated every frontier pair (`row`).
+NOT_COMPARED = {"run_id", "run_dir", "seed", "curator.strategy", "rounds", "max_steps", "eval.between_rounds"}
 
 
 def config_differences(a: RunConfig, b: RunConfig) -> list[str]:
@@ -160,28 +164,39 @@ def run_all(base: RunConfig, spec: CompareSpec, on_event: Callable[[str, int, di
 
 
 def _prepare_shared(base: RunConfig, spec: CompareSpec, pending: list[tuple[str, int]]) -> None:
-    """Before parallel runs start, measure once, on every core, what they all share (the baseline evaluation
-    and the rehearsal set; `_share_from_siblings`), into the first fresh run's store: otherwise each run of
-    the first batch makes them itself, three times over on two cores (~55 s of evaluation and ~85 s of
-    rehearsal answers each). In its own process, so the compare's parent never loads the student. A failure
-    here is left to the runs, which fail with their own clear error (a dead student server, say)."""
+    """Before parallel runs start, measure once what they all share (`_share_from_siblings`): the baseline
+    evaluation into the first fresh run's store and the rehearsal set into the second's, side by side in two
+    processes, the cores split between them; otherwise each run of the first batch makes both itself, three
+    times over on two cores (~55 s of evaluation and ~85 s of rehearsal answers each). One process doing both
+    on two threads took ~105 s; the two at once, ~65 s (a model this small gains little from a second
+    thread). In processes of their own, so the compare's parent never loads the student. A failure here is
+    left to the runs, which fail with their own clear error (a dead student server, say)."""
     import multiprocessing as mp
 
     fresh = [k for k in pending if not (run_config(base, spec, *k).run_dir / "config.json").exists()]
     if len(fresh) < 2 or _shared_source(spec) is not None:
         return
-    child = mp.get_context("spawn").Process(target=_prepare_run, args=(base.model_dump_json(), spec, fresh[0]))
+    parts = [("baseline", fresh[0])] + ([("rehearsal", fresh[1])] if base.training.rehearsal_ratio else [])
+    threads = max(1, len(os.sched_getaffinity(0)) // len(parts))
+    ctx = mp.get_context("spawn")
+    children = [ctx.Process(target=_prepare_run, args=(base.model_dump_json(), spec, key, part, threads))
+                for part, key in parts]
     with _sigterm_exits():
-        child.start()
+        for child in children:
+            child.start()
         try:
-            child.join()
-        finally:
-            if child.is_alive():  # the compare was stopped: so is this
-                child.terminate()
+            for child in children:
                 child.join()
+        finally:
+            for child in children:
+                if child.is_alive():  # the compare was stopped: so are these
+                    child.terminate()
+                    child.join()
 
 
-def _prepare_run(base_json: str, spec: CompareSpec, key: tuple[str, int]) -> None:
+def _prepare_run(base_json: str, spec: CompareSpec, key: tuple[str, int], part: str, threads: int) -> None:
+    """Make one shared part ("baseline" or "rehearsal") in run `key`'s store, on `threads` CPU threads."""
+    os.environ[CPU_THREADS] = str(threads)
     from cosr.agents.evaluator import record_baseline
     from cosr.agents.rehearsal import rehearsal_set
     from cosr.run import SelfPlayRun
@@ -189,9 +204,7 @@ def _prepare_run(base_json: str, spec: CompareSpec, key: tuple[str, int]) -> Non
     cfg = run_config(RunConfig.model_validate_json(base_json), spec, *key)
     try:
         with SelfPlayRun(cfg, rounds=spec.rounds, log=lambda m: None) as run:
-            record_baseline(run.ctx)
-            if cfg.training.rehearsal_ratio:
-                rehearsal_set(run.ctx)
+            (record_baseline if part == "baseline" else rehearsal_set)(run.ctx)
     except Exception:  # noqa: BLE001, S110 - the run meets the same cause and reports it (see _prepare_shared)
         pass
 
@@ -218,8 +231,7 @@ def _run_one(base: RunConfig, spec: CompareSpec, strategy: str, seed: int, on_ev
 
     cfg = run_config(base, spec, strategy, seed)
     resume = str(cfg.run_dir) if (cfg.run_dir / "config.json").exists() else None
-    if resume is None:
-        _share_from_siblings(cfg, spec)
+    _share_from_siblings(cfg, spec)
     with SelfPlayRun(cfg, resume=resume, rounds=spec.rounds, log=log) as run:
         for ev in run.events():
             on_event(ev)
@@ -229,13 +241,23 @@ def _run_one(base: RunConfig, spec: CompareSpec, strategy: str, seed: int, on_ev
 
 
 def _share_from_siblings(cfg: RunConfig, spec: CompareSpec) -> None:
-    """Start a run's store with what an earlier run of this compare already measured of the same base
-    student: the baseline held-out outcomes and the rehearsal set (both the same for every run: one
-    student, tasks from their own seeds, greedy answers): 3840 and ~9000 greedy answers not made again."""
+    """Give a run's store what an earlier run of this compare already measured of the same base student and
+    the run lacks: the baseline held-out outcomes and the rehearsal set (both the same for every run: one
+    student, tasks from their own seeds, greedy answers): 3840 and ~9000 greedy answers not made again. A
+    resumed run can lack one too: `_prepare_shared` makes the rehearsal set in a run that has no baseline."""
     from cosr.agents.evaluator import per_skill
     from cosr.store import TrajectoryStore
 
-    run_id = cfg.run_id
+    run_id, own = cfg.run_id, cfg.run_dir / "store.sqlite"
+    has_baseline = has_rehearsal = False
+    if own.exists():
+        store = TrajectoryStore(own)
+        try:
+            has_baseline, has_rehearsal = bool(store.evaluation_tasks(run_id).get(0)), store.rehearsal(run_id) is not None
+        finally:
+            store.close()
+    if has_baseline and has_rehearsal:
+        return
     baseline = rehearsal = None
     for other in sorted(spec.out_dir.glob("*-s*/store.sqlite")):
         other_id = other.parent.name  # run_config names a run <strategy>-s<seed>
@@ -243,14 +265,14 @@ def _share_from_siblings(cfg: RunConfig, spec: CompareSpec) -> None:
             continue
         store = TrajectoryStore(other)
         try:
-            baseline = baseline or store.evaluation_tasks(other_id).get(0)
-            rehearsal = rehearsal or store.rehearsal(other_id)
+            baseline = baseline or (None if has_baseline else store.evaluation_tasks(other_id).get(0))
+            rehearsal = rehearsal or (None if has_rehearsal else store.rehearsal(other_id))
         finally:
             store.close()
     if not (baseline or rehearsal):
         return
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
-    store = TrajectoryStore(cfg.run_dir / "store.sqlite")
+    store = TrajectoryStore(own)
     try:
         if baseline:
             levels = {k: (sum(tasks.values()), len(tasks)) for k, tasks in baseline.items()}
@@ -374,17 +396,17 @@ def _finished(path: Path, rounds: int) -> bool:
 
 
 def curve(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """One point per evaluation: tasks and tasks solved so far, held-out accuracy per skill, and
-    (solved, total) per (skill, level) pair."""
+    """One point per evaluation: tasks and tasks solved so far, held-out accuracy per skill (None after a
+    round evaluated in part, `eval.between_rounds`), and (solved, total) per (skill, level) pair."""
     if "heldout_levels" not in summary:
         raise ValueError(f"{summary['run_dir']}: written by an older cosr (no per-level held-out accuracy); "
                          "compare into a new --out")
     points, tasks, correct = [], 0, 0
-    for r in sorted(summary["heldout_accuracy"], key=int):
+    for r in sorted(summary["heldout_levels"], key=int):
         info = summary["rounds"].get(r, {}) if r != "0" else {}
         tasks += info.get("tasks", 0)
         correct += info.get("verified", 0)
-        points.append({"round": int(r), "tasks": tasks, "correct": correct, "accuracy": summary["heldout_accuracy"][r],
+        points.append({"round": int(r), "tasks": tasks, "correct": correct, "accuracy": summary["heldout_accuracy"].get(r),
                        "levels": {frontier.parse_label(k): tuple(v) for k, v in summary["heldout_levels"][r].items()}})
     return points
 
@@ -397,8 +419,11 @@ def row(summary: dict[str, Any], spec: CompareSpec, distinct_tasks: Callable[[st
     """One leaderboard row; with `distinct_tasks` (SkillGraph.distinct_tasks) also the frontier gain on its
     open and its small levels (frontier.by_space)."""
     points = curve(summary)
-    first, last = points[0]["accuracy"], points[-1]["accuracy"]
     pairs = frontier.band_pairs(points[0]["levels"], spec.frontier)
+    # A round evaluated in part (eval.between_rounds) counts where it holds every frontier pair (another
+    # --frontier re-reading the runs may ask for pairs it skipped) and nowhere else.
+    points = [p for i, p in enumerate(points) if i in (0, len(points) - 1) or all(q in p["levels"] for q in pairs)]
+    first, last = points[0]["accuracy"], points[-1]["accuracy"]
     front = [frontier.pooled(p["levels"], pairs)[0] for p in points]
     target = front[0] + spec.milestone if spec.milestone_gain else spec.milestone
     reached = next((p["tasks"] for p, f in zip(points, front, strict=True) if pairs and f >= target - 1e-9), None)
@@ -428,7 +453,8 @@ def row(summary: dict[str, Any], spec: CompareSpec, distinct_tasks: Callable[[st
         "learning_gain": round(_mean(list(last.values())) - _mean(list(first.values())), 4),
         "final_accuracy": last,
         "curve": [{"tasks": p["tasks"], "correct": p["correct"], "frontier": round(f, 4),
-                   "overall": round(_mean(list(p["accuracy"].values())), 4)} for p, f in zip(points, front, strict=True)],
+                   "overall": None if p["accuracy"] is None else round(_mean(list(p["accuracy"].values())), 4)}
+                  for p, f in zip(points, front, strict=True)],
     }
 
 
@@ -477,8 +503,10 @@ def plot(rows: list[dict[str, Any]], path: Path, spec: CompareSpec) -> Path:
         for strategy in dict.fromkeys(r["strategy"] for r in rows):
             curves = [r["curve"] for r in rows if r["strategy"] == strategy]
             n = min(len(c) for c in curves)
-            xs = [curves[0][i]["tasks"] for i in range(n)]
-            ys = [[c[i][key] for c in curves] for i in range(n)]
+            # "overall" is None after a round evaluated in part (eval.between_rounds): no point there
+            at = [i for i in range(n) if all(c[i][key] is not None for c in curves)]
+            xs = [curves[0][i]["tasks"] for i in at]
+            ys = [[c[i][key] for c in curves] for i in at]
             line, = ax.plot(xs, [_mean(y) for y in ys], marker="o", label=strategy)
             ax.fill_between(xs, [min(y) for y in ys], [max(y) for y in ys], alpha=0.15, color=line.get_color())
         if key == "frontier":

@@ -158,6 +158,17 @@ class EvalConfig(Section):
     per_skill: int = Field(default=240, ge=1)
     levels: list[int] = [1, 2, 3]
     seed: int = 1_000_003  # held-out tasks come from their own seed space, never the run's
+    # (low, high): after a round before the last, answer only the held-out tasks of the levels whose baseline
+    # accuracy lies in that band, the frontier `cosr compare` reads its milestone on (58% of the tasks on
+    # embedded-v4); the baseline and the last round answer every task. None: every task after every round.
+    # `cosr compare` sets it to its --frontier; a round evaluated in part is left out of per-skill accuracy.
+    between_rounds: tuple[float, float] | None = None
+
+    @model_validator(mode="after")
+    def _between_rounds(self) -> EvalConfig:
+        if self.between_rounds is not None and not 0.0 <= self.between_rounds[0] <= self.between_rounds[1] <= 1.0:
+            raise ValueError(f"between_rounds must be (low, high) with 0 <= low <= high <= 1, got {self.between_rounds}")
+        return self
 
 
 class SandboxConfig(Section):

@@ -72,8 +72,11 @@ class RunView:
         elif kind == "evaluation":
             acc = ev["accuracy"]
             self.round = ev["round"] + 1
-            self.log.append(f"[magenta]held-out after round {ev['round']}: "
-                            f"{sum(acc.values()) / max(1, len(acc)):.1%} mean over {len(acc)} skills[/]")
+            if ev.get("partial"):  # eval.between_rounds: the frontier levels only
+                self.log.append(f"[magenta]held-out after round {ev['round']}: {ev['pooled']:.1%} on the frontier levels[/]")
+            else:
+                self.log.append(f"[magenta]held-out after round {ev['round']}: "
+                                f"{sum(acc.values()) / max(1, len(acc)):.1%} mean over {len(acc)} skills[/]")
         elif kind == "node" and "mastery" in ev["update"]:
             self.mastery = ev["update"]["mastery"]
         self.live.update(self.render())

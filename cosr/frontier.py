@@ -84,10 +84,11 @@ def by_space(pairs: list[Pair], distinct_tasks) -> tuple[list[Pair], list[Pair]]
 
 def report(levels: dict[int, dict[Pair, tuple[int, int]]], pairs: list[Pair],
            outcomes: dict[int, dict[Pair, dict[str, bool]]] | None = None) -> dict[str, Any]:
-    """Pooled accuracy over `pairs` at every evaluated round, and the gain from round 0 to the last."""
-    curve = {str(r): pooled(ev, pairs) for r, ev in sorted(levels.items())}
+    """Pooled accuracy over `pairs` at every round that evaluated them all (a round evaluated in part,
+    `eval.between_rounds`, may lack some), and the gain from round 0 to the last."""
+    curve = {str(r): pooled(ev, pairs) for r, ev in sorted(levels.items()) if all(p in ev for p in pairs)}
     first, last = (curve[min(curve, key=int)], curve[max(curve, key=int)]) if curve else ((0, 0, 0), (0, 0, 0))
-    paired = paired_gain(outcomes, pairs, min(levels), max(levels)) if outcomes and levels else None
+    paired = paired_gain(outcomes, pairs, int(min(curve, key=int)), int(max(curve, key=int))) if outcomes and curve else None
     return {
         "pairs": [label(p) for p in pairs],
         "heldout_tasks": first[2],

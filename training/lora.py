@@ -73,10 +73,12 @@ def train_lora(
     encoded = encode(tokenizer, examples, max_len)
     lr = cfg.learning_rate_for(round_no)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
-    total = cfg.epochs * math.ceil(len(encoded) / cfg.batch_size)
-    # Warm up, then decay to zero: a round that ends at full learning rate leaves the weights noisy.
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(total, 2),
-                                                pct_start=0.1, anneal_strategy="linear")
+    total = max(3, cfg.epochs * math.ceil(len(encoded) / cfg.batch_size))
+    # Warm up, then decay to zero: a round that ends at full learning rate leaves the weights noisy. A tenth
+    # of the steps warms up, at least two: OneCycleLR divides by (warm-up steps - 1), so a round of exactly
+    # 10 steps (2 epochs of 5 batches) raised ZeroDivisionError.
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total,
+                                                pct_start=max(0.1, 2 / total), anneal_strategy="linear")
     rng, losses, tokens, steps = random.Random(seed), [], 0, 0
     t0 = time.perf_counter()
     model.train()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cosr.cli_compare import parse_milestone
-from cosr.compare import CompareSpec, _share_from_siblings, aggregate, never_reached, row, run_all, run_config
+from cosr.compare import CompareSpec, _share_from_siblings, aggregate, never_reached, plot, row, run_all, run_config
 from cosr.config import RunConfig
 from cosr.store import TrajectoryStore
 
@@ -39,6 +39,22 @@ def test_the_frontier_is_the_pairs_in_the_band_and_the_milestone_a_gain():
     assert split["frontier_open_pairs"] == split["frontier_small_pairs"] == 1
     assert split["frontier_open_gain"] == 0.15 and split["frontier_small_gain"] == 0.05
     assert "frontier_open_gain" not in r
+
+
+def test_a_round_evaluated_in_part_counts_where_it_holds_every_frontier_pair(tmp_path):
+    base = {"addition@L1": [78, 80], "addition@L2": [16, 80], "gcd@L1": [40, 80], "gcd@L2": [0, 80]}
+    middle = {"addition@L2": [28, 80], "gcd@L1": [44, 80]}  # eval.between_rounds: the band levels only
+    last = dict(base, **{"addition@L2": [24, 80], "gcd@L1": [40, 80]})
+    summary = _summary([base, middle, last])
+    del summary["heldout_accuracy"]["1"]  # no per-skill accuracy after a round evaluated in part
+    spec = CompareSpec(strategies=["zpd"], seeds=[1], out_dir=tmp_path, milestone=0.1, frontier=(0.1, 0.8))
+    r = row(summary, spec)
+    assert r["tasks_to_milestone"] == 100  # +10 points read at round 1 (gone again at round 2)
+    assert [(p["tasks"], p["frontier"], p["overall"]) for p in r["curve"]] == [(0, 0.35, 0.5), (100, 0.45, None), (200, 0.4, 0.5)]
+    assert plot([r], tmp_path / "curves.png", spec).stat().st_size > 0
+    # Another --frontier re-reading these runs: round 1 lacks gcd@L2 (0%, now in the band), so it is not read
+    wide = row(summary, CompareSpec(strategies=["zpd"], seeds=[1], out_dir=tmp_path, milestone=0.05, frontier=(0.0, 0.8)))
+    assert [p["tasks"] for p in wide["curve"]] == [0, 200] and wide["tasks_to_milestone"] is None
 
 
 def test_a_seed_that_never_reaches_the_milestone_counts_as_the_budget_plus_a_round():
@@ -108,22 +124,43 @@ def test_an_unreadable_run_config_in_out_is_a_clear_error_before_any_run(tmp_pat
 def test_parallel_runs_find_the_baseline_and_rehearsal_set_made_once_before_they_start(tiny_run_config, tmp_path):
     from cosr.compare import _prepare_shared, _shared_source
 
-    spec = CompareSpec(strategies=["random", "zpd"], seeds=[0], out_dir=tmp_path / "cmp", rounds=1, tasks_per_round=8)
-    pending = [("random", 0), ("zpd", 0)]
+    spec = CompareSpec(strategies=["random", "zpd", "ladder"], seeds=[0], out_dir=tmp_path / "cmp", rounds=1, tasks_per_round=8)
+    pending = [("random", 0), ("zpd", 0), ("ladder", 0)]
     _prepare_shared(tiny_run_config, spec, pending)
     assert _shared_source(spec) == spec.out_dir / "random-s0"
-    assert sorted(p.name for p in spec.out_dir.iterdir()) == ["random-s0"]  # the other run is made by its worker
-    store = TrajectoryStore(spec.out_dir / "random-s0" / "store.sqlite")
-    baseline, rehearsal = store.evaluation_tasks("random-s0")[0], store.rehearsal("random-s0")
-    store.close()
+    # The baseline in the first run, the rehearsal set in the second, side by side; the third is made by its worker
+    assert sorted(p.name for p in spec.out_dir.iterdir()) == ["random-s0", "zpd-s0"]
+    first, second = (TrajectoryStore(spec.out_dir / name / "store.sqlite") for name in ("random-s0", "zpd-s0"))
+    baseline, rehearsal = first.evaluation_tasks("random-s0")[0], second.rehearsal("zpd-s0")
+    assert first.rehearsal("random-s0") is None and not second.evaluation_tasks("zpd-s0")
+    first.close()
+    second.close()
     n_heldout = sum(len(tasks) for tasks in baseline.values())
     assert n_heldout == 3 * tiny_run_config.eval.per_skill and rehearsal  # every held-out task; the set built
-    # What the next run starts from: the same outcomes, without evaluating again
-    _share_from_siblings(run_config(tiny_run_config, spec, "zpd", 0), spec)
-    store = TrajectoryStore(spec.out_dir / "zpd-s0" / "store.sqlite")
-    assert store.evaluation_tasks("zpd-s0")[0] == baseline and store.rehearsal("zpd-s0") == rehearsal
-    store.close()
+    # What every run starts from, fresh or resumed (these two were): the part it lacks, without making it again
+    for strategy in ("random", "zpd", "ladder"):
+        _share_from_siblings(run_config(tiny_run_config, spec, strategy, 0), spec)
+        store = TrajectoryStore(spec.out_dir / f"{strategy}-s0" / "store.sqlite")
+        assert store.evaluation_tasks(f"{strategy}-s0")[0] == baseline and store.rehearsal(f"{strategy}-s0") == rehearsal
+        store.close()
     # More seeds into the same compare: two fresh runs, but the baseline is there already, nothing to do
     _prepare_shared(tiny_run_config, CompareSpec(strategies=spec.strategies, seeds=[0, 1], out_dir=spec.out_dir,
                                                  rounds=1, tasks_per_round=8), [("random", 1), ("zpd", 1)])
-    assert sorted(p.name for p in spec.out_dir.iterdir()) == ["random-s0", "zpd-s0"]
+    assert sorted(p.name for p in spec.out_dir.iterdir()) == ["ladder-s0", "random-s0", "zpd-s0"]
+
+
+def test_a_run_keeps_its_own_baseline_and_rehearsal_set(tmp_path):
+    spec = CompareSpec(strategies=["random", "zpd"], seeds=[0], out_dir=tmp_path)
+    for run_id, solved in (("random-s0", True), ("zpd-s0", False)):
+        (tmp_path / run_id).mkdir()
+        (tmp_path / run_id / "config.json").write_text(run_config(RunConfig(), spec, run_id.split("-")[0], 0).model_dump_json())
+        store = TrajectoryStore(tmp_path / run_id / "store.sqlite")
+        store.record_evaluation(run_id, 0, {"addition": (int(solved), 1)}, None, per_level={("addition", 1): (int(solved), 1)},
+                                per_task=[("t1", "addition", 1, solved)])
+        store.add_rehearsal(run_id, [("q1", "addition", 1, f"1 + 1 ({run_id})", " 2", True)])
+        store.close()
+    _share_from_siblings(run_config(RunConfig(), spec, "zpd", 0), spec)
+    store = TrajectoryStore(tmp_path / "zpd-s0" / "store.sqlite")
+    assert store.evaluation_tasks("zpd-s0") == {0: {("addition", 1): {"t1": False}}}
+    assert [row[3] for row in store.rehearsal("zpd-s0")] == ["1 + 1 (zpd-s0)"]
+    store.close()

@@ -90,3 +90,25 @@ def test_a_finished_run_goes_on_when_asked_for_more_rounds(tiny_run_config):
     with SelfPlayRun(cfg, resume=str(cfg.run_dir), rounds=4) as longer:
         list(longer.events())
         assert longer.summary()["rounds_completed"] == 4
+
+
+def test_between_rounds_only_the_band_levels_are_evaluated_and_the_last_round_all(tiny_run_config):
+    from cosr import frontier
+
+    cfg = tiny_run_config.model_copy(deep=True)
+    cfg.eval.between_rounds = (0.0, 0.4)
+    with SelfPlayRun(cfg) as run:
+        events = [ev for ev in run.events() if ev["event"] == "evaluation"]
+        levels, skills = run.store.evaluation_levels(run.run_id), run.store.evaluations(run.run_id)
+        summary = run.summary()
+    band = frontier.band_pairs(levels[0], (0.0, 0.4))
+    assert band and len(band) < len(levels[0])  # the student knows some levels: a strict part of them
+    assert sorted(levels[1]) == band and sorted(levels[2]) == sorted(levels[0])
+    assert [ev["partial"] for ev in events] == [False, True, False]
+    # A skill's accuracy over some of its levels is not its accuracy: per skill only where every task was answered
+    assert sorted(skills) == [0, 2] and sorted(summary["heldout_accuracy"]) == ["0", "2"]
+    assert sorted(summary["heldout_levels"]) == ["0", "1", "2"]
+    # A frontier's curve has the rounds that answered all its pairs
+    assert sorted(frontier.report(levels, band)["accuracy"]) == ["0", "1", "2"]
+    assert sorted(frontier.report(levels, sorted(levels[0]))["accuracy"]) == ["0", "2"]
+    assert events[1]["pooled"] == round(sum(levels[1][p][0] for p in band) / sum(levels[1][p][1] for p in band), 4)

@@ -62,6 +62,13 @@ def test_each_round_trains_at_its_scheduled_learning_rate(tiny_student, tmp_path
     assert moved[1] > 1000 * moved[2] > 0
 
 
+@pytest.mark.parametrize("batches", [1, 2, 5, 10, 19])
+def test_a_round_of_few_steps_trains(tiny_student, tmp_path, batches):
+    """Any number of steps, the ones OneCycleLR's phase lengths divide by zero at (10) included."""
+    stats = train_lora(tiny_student, additions(2 * batches), TrainingConfig(epochs=1, batch_size=2), tmp_path / "a")
+    assert stats.steps == batches and (tmp_path / "a" / "adapter_model.safetensors").exists()
+
+
 def test_adapter_save_load_merge_round_trip_gives_identical_logits(tiny_student, tmp_path):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
