@@ -167,9 +167,9 @@ def _prepare_shared(base: RunConfig, spec: CompareSpec, pending: list[tuple[str,
     """Before parallel runs start, measure once what they all share (`_share_from_siblings`): the baseline
     evaluation into the first fresh run's store and the rehearsal set into the second's, side by side in two
     processes, the cores split between them; otherwise each run of the first batch makes both itself, three
-    times over on two cores (~55 s of evaluation and ~85 s of rehearsal answers each). One process doing both
-    on two threads took ~105 s; the two at once, ~65 s (a model this small gains little from a second
-    thread). In processes of their own, so the compare's parent never loads the student. A failure here is
+    times over on two cores (~55 s of evaluation and ~85 s of rehearsal answers each). One process making both
+    on two threads reached round 0 at 107 s, the two side by side at 103 s (the rehearsal set is most of the
+    work). In processes of their own, so the compare's parent never loads the student. A failure here is
     left to the runs, which fail with their own clear error (a dead student server, say)."""
     import multiprocessing as mp
 
