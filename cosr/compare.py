@@ -211,18 +211,22 @@ def _prepare_run(base_json: str, spec: CompareSpec, key: tuple[str, int], part: 
 
 def _shared_source(spec: CompareSpec) -> Path | None:
     """A run folder of this compare whose store holds a baseline evaluation, if any."""
+    return next((run_dir for run_dir, store in _siblings(spec) if store.evaluation_tasks(run_dir.name).get(0)), None)
+
+
+def _siblings(spec: CompareSpec, but: str | None = None) -> Iterator[tuple[Path, Any]]:
+    """(run folder, its open TrajectoryStore) for every run of this compare with known settings (a config.json)
+    other than `but`; each store is closed when the next is asked for."""
     from cosr.store import TrajectoryStore
 
     for other in sorted(spec.out_dir.glob("*-s*/store.sqlite")):
-        if not (other.parent / "config.json").exists():
+        if other.parent.name == but or not (other.parent / "config.json").exists():  # settings unknown: not shared
             continue
         store = TrajectoryStore(other)
         try:
-            if store.evaluation_tasks(other.parent.name).get(0):
-                return other.parent
+            yield other.parent, store
         finally:
             store.close()
-    return None
 
 
 def _run_one(base: RunConfig, spec: CompareSpec, strategy: str, seed: int, on_event: Callable[[dict], None],
@@ -259,16 +263,9 @@ def _share_from_siblings(cfg: RunConfig, spec: CompareSpec) -> None:
     if has_baseline and has_rehearsal:
         return
     baseline = rehearsal = None
-    for other in sorted(spec.out_dir.glob("*-s*/store.sqlite")):
-        other_id = other.parent.name  # run_config names a run <strategy>-s<seed>
-        if other_id == run_id or not (other.parent / "config.json").exists():  # settings unknown: not shared
-            continue
-        store = TrajectoryStore(other)
-        try:
-            baseline = baseline or (None if has_baseline else store.evaluation_tasks(other_id).get(0))
-            rehearsal = rehearsal or (None if has_rehearsal else store.rehearsal(other_id))
-        finally:
-            store.close()
+    for other, store in _siblings(spec, but=run_id):
+        baseline = baseline or (None if has_baseline else store.evaluation_tasks(other.name).get(0))
+        rehearsal = rehearsal or (None if has_rehearsal else store.rehearsal(other.name))
     if not (baseline or rehearsal):
         return
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
