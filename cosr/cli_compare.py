@@ -42,7 +42,10 @@ def leaderboard(agg: list[dict], spec, target: float, never: int) -> Table:
     for col in ("strategy", "seeds", "tasks to milestone", "reached", "frontier acc", "frontier gain",
                 *(("open gain", "small gain") if split else ()), "held-out acc", "learning gain",
                 "solved / tasks"):
-        t.add_column(col, justify="left" if col == "strategy" else "right")
+        if col == "strategy":  # a name whole, whatever the width ("learnability" was cut to "learnabil…")
+            t.add_column(col, no_wrap=True, min_width=max(len(a["strategy"]) for a in agg))
+        else:
+            t.add_column(col, justify="right")
     for a in agg:
         parts = (_pm(a["frontier_open_gain"]), _pm(a["frontier_small_gain"])) if split else ()
         t.add_row(a["strategy"], str(a["seeds"]), _tasks(a), f"{a['reached']}/{a['seeds']}",

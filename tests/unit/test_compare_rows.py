@@ -164,3 +164,17 @@ def test_a_run_keeps_its_own_baseline_and_rehearsal_set(tmp_path):
     assert store.evaluation_tasks("zpd-s0") == {0: {("addition", 1): {"t1": False}}}
     assert [row[3] for row in store.rehearsal("zpd-s0")] == ["1 + 1 (zpd-s0)"]
     store.close()
+
+
+def test_the_leaderboard_prints_a_long_strategy_name_whole_on_a_narrow_terminal():
+    from rich.console import Console
+
+    from cosr.cli_compare import leaderboard
+
+    base = {"tasks_to_milestone": None, "heldout_accuracy": 0.5, "frontier_accuracy": 0.4, "frontier_gain": 0.0,
+            "learning_gain": 0.0, "verified_correct": 10, "verified_tasks": 20, "final_accuracy": {"gcd": 0.5}}
+    spec = CompareSpec(strategies=["random", "learnability"], seeds=[0], out_dir=Path("x"))
+    agg = aggregate([dict(base, strategy="random", seed=0), dict(base, strategy="learnability", seed=0)], never_reached(spec))
+    console = Console(width=90, record=True)
+    console.print(leaderboard(agg, spec, 0.415, never_reached(spec)))
+    assert "│ learnability │" in console.export_text()
