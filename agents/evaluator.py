@@ -117,13 +117,12 @@ def record(ctx: Context, rnd: int, solved: list[bool], version: str | None,
            tasks: list[Task] | None = None) -> dict[str, tuple[int, int]]:
     """Store an evaluation of `tasks` (every held-out task by default): per skill, per level, and each task's
     outcome (the held-out tasks are the same at every round, so gains are read paired). Returns (solved,
-    total) per skill. An evaluation of part of the tasks stores no per-skill counts: a skill's accuracy over
-    some of its levels is not its accuracy."""
+    total) per skill. An evaluation of part of the tasks has no per-skill counts (none stored, none returned):
+    a skill's accuracy over some of its levels is not its accuracy."""
     tasks = ctx.heldout if tasks is None else tasks
     levels = per_level(tasks, solved)
-    skills = per_skill(levels)
-    ctx.store.record_evaluation(ctx.run_id, rnd, skills if len(tasks) == len(ctx.heldout) else {}, version,
-                                per_level=levels,
+    skills = per_skill(levels) if len(tasks) == len(ctx.heldout) else {}
+    ctx.store.record_evaluation(ctx.run_id, rnd, skills, version, per_level=levels,
                                 per_task=[(t.id, t.skill, t.difficulty, ok) for t, ok in zip(tasks, solved, strict=True)])
     return skills
 

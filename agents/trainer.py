@@ -22,10 +22,10 @@ from cosr.training.lora import train_lora
 
 
 def training_examples(ctx: Context, rnd: int) -> list[tuple[Example, str]]:
-    """Verified trajectories of round `rnd` (with training.mixed_only, of its tasks that some sample failed), teacher demonstrations for some of its failures, earlier
-    rounds' verified trajectories in proportion replay_fraction, and rehearsal of the base student's
-    own correct answers (rehearsal_ratio); each with the curriculum strategy that made its task
-    (teacher attribution)."""
+    """Verified trajectories of round `rnd` (with training.mixed_only, of its tasks that some sample failed),
+    teacher demonstrations for some of its failures, earlier rounds' verified trajectories in proportion
+    replay_fraction, and rehearsal of the base student's own correct answers (rehearsal_ratio); each with the
+    curriculum strategy that made its task (teacher attribution)."""
     cfg = ctx.config.training
     rng = random.Random(f"{ctx.config.seed}:train:{rnd}")
     fresh = distinct(ctx.store.trajectories(ctx.run_id, correct=True, round=rnd))

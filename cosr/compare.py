@@ -419,7 +419,7 @@ def row(summary: dict[str, Any], spec: CompareSpec, distinct_tasks: Callable[[st
     pairs = frontier.band_pairs(points[0]["levels"], spec.frontier)
     # A round evaluated in part (eval.between_rounds) counts where it holds every frontier pair (another
     # --frontier re-reading the runs may ask for pairs it skipped) and nowhere else.
-    points = [p for i, p in enumerate(points) if i in (0, len(points) - 1) or all(q in p["levels"] for q in pairs)]
+    points = [p for i, p in enumerate(points) if i in (0, len(points) - 1) or frontier.holds(p["levels"], pairs)]
     first, last = points[0]["accuracy"], points[-1]["accuracy"]
     front = [frontier.pooled(p["levels"], pairs)[0] for p in points]
     target = front[0] + spec.milestone if spec.milestone_gain else spec.milestone

@@ -82,11 +82,17 @@ def by_space(pairs: list[Pair], distinct_tasks) -> tuple[list[Pair], list[Pair]]
     return open_, [p for p in pairs if p not in open_]
 
 
+def holds(evals: dict[Pair, tuple[int, int]], pairs: list[Pair]) -> bool:
+    """Whether a round's evaluation answered every one of `pairs` (one evaluated in part,
+    `eval.between_rounds`, may lack some): only then is its pooled accuracy over them comparable."""
+    return all(p in evals for p in pairs)
+
+
 def report(levels: dict[int, dict[Pair, tuple[int, int]]], pairs: list[Pair],
            outcomes: dict[int, dict[Pair, dict[str, bool]]] | None = None) -> dict[str, Any]:
     """Pooled accuracy over `pairs` at every round that evaluated them all (a round evaluated in part,
     `eval.between_rounds`, may lack some), and the gain from round 0 to the last."""
-    curve = {str(r): pooled(ev, pairs) for r, ev in sorted(levels.items()) if all(p in ev for p in pairs)}
+    curve = {str(r): pooled(ev, pairs) for r, ev in sorted(levels.items()) if holds(ev, pairs)}
     first, last = (curve[min(curve, key=int)], curve[max(curve, key=int)]) if curve else ((0, 0, 0), (0, 0, 0))
     paired = paired_gain(outcomes, pairs, int(min(curve, key=int)), int(max(curve, key=int))) if outcomes and curve else None
     return {

@@ -105,6 +105,7 @@ def test_between_rounds_only_the_band_levels_are_evaluated_and_the_last_round_al
     assert band and len(band) < len(levels[0])  # the student knows some levels: a strict part of them
     assert sorted(levels[1]) == band and sorted(levels[2]) == sorted(levels[0])
     assert [ev["partial"] for ev in events] == [False, True, False]
+    assert events[1]["accuracy"] == {} and events[2]["accuracy"]  # no per-skill figure from part of the levels
     # A skill's accuracy over some of its levels is not its accuracy: per skill only where every task was answered
     assert sorted(skills) == [0, 2] and sorted(summary["heldout_accuracy"]) == ["0", "2"]
     assert sorted(summary["heldout_levels"]) == ["0", "1", "2"]
