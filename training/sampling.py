@@ -10,7 +10,7 @@ Rows leave the batch once a quarter of it has ended (each leave copies the whole
 prompts wait, new ones take the free places (their prompts computed in one forward pass, their cache
 left-padded to the batch's). Without the refill, a batch of 64 ran on for its few longest rows, at a
 step's fixed cost for a handful of rows: a round of `random` (8156 samples at temperature 1.0, in calls
-of 512, one core) took 48-63 s, and 47-50 s with it. `benchmarks/training_bench.py` prints the rate.
+of 512, one core) took 48-63 s, and 46-51 s with it. `benchmarks/training_bench.py` prints the rate.
 
 Sampling is the plain kind self-play uses: greedy at temperature 0, else the full softmax at that
 temperature (no top-k or top-p), from torch's global random state, so a seeded run samples the same
@@ -39,18 +39,22 @@ def sample(model: Any, prompts: Sequence[Sequence[int]], *, batch_size: int, pad
     batch = _Batch(model, pad_id, temperature)
     # Shortest first: prompts that enter together share a width, so little goes to padding.
     queue = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+
+    def refill_due() -> bool:  # prompts wait and a quarter of the places are free
+        return bool(queue) and (batch_size - batch.live) * 4 >= batch_size
+
     with torch.inference_mode():
         while queue or batch.size:
-            free = batch_size - batch.live
-            if queue and free * 4 >= batch_size:  # a quarter of the places free: fill them
+            if refill_due():
                 batch.drop_ended()
+                free = batch_size - batch.live
                 take, queue = queue[:free], queue[free:]
                 batch.add(take, [prompts[i] for i in take])
             for r, t in batch.latest():
                 out[r].append(t)
             batch.end_rows(eos_id, max_new_tokens)
-            refill_next = queue and (batch_size - batch.live) * 4 >= batch_size  # which drops them itself
-            if not batch.live or (not refill_next and (batch.size - batch.live) * 4 >= batch.size):
+            # Ended rows leave once they are a quarter of the batch, unless the refill is about to drop them.
+            if not batch.live or (not refill_due() and (batch.size - batch.live) * 4 >= batch.size):
                 batch.drop_ended()
             if batch.size:
                 batch.step()

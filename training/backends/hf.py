@@ -51,7 +51,7 @@ class HFStudent:
         ids = self.tokenizer([self._render(p) for p in prompts], add_special_tokens=False)["input_ids"]
         new = sample(self.model, ids, batch_size=self.cfg.batch_size, pad_id=self.tokenizer.pad_token_id,
                      eos_id=self.tokenizer.eos_token_id, temperature=temperature, max_new_tokens=max_new_tokens)
-        each = (time.perf_counter() - t0) / max(1, len(prompts))  # rows share their steps: a mean is what there is
+        each = (time.perf_counter() - t0) / len(prompts)  # rows share their steps: a mean is what there is
         return [Generation(self.tokenizer.decode(tokens, skip_special_tokens=True), len(tokens), each) for tokens in new]
 
     def load_adapter(self, path: Path, version: str) -> None:
