@@ -46,17 +46,20 @@ def rehearsal_tasks(ctx: Context) -> list[Task]:
     return tasks
 
 
+def rehearsal_rows(ctx: Context, tasks: list[Task]) -> list[tuple[str, str, int, str, str, bool]]:
+    """The student's greedy answer to each task, as a rehearsal row: (task id, skill, level, prompt,
+    output, verified correct). Rows are independent of each other, so the set can be answered in parts."""
+    outputs, correct = answer(ctx.student, tasks, ctx.config.student, ctx.executor,
+                              temperature=ctx.config.student.eval_temperature)
+    return [(t.id, t.skill, t.difficulty, t.prompt, out, ok) for t, out, ok in zip(tasks, outputs, correct, strict=True)]
+
+
 def rehearsal_set(ctx: Context) -> list[tuple[str, str]]:
     """(task prompt, output) of every rehearsal task the student answered correctly. Built the first
     time it is asked for, which is the first round's training (the student has no adapter yet), and
     stored, so a resumed run rehearses the same answers."""
     rows = ctx.store.rehearsal(ctx.run_id)
     if rows is None:
-        tasks = rehearsal_tasks(ctx)
-        outputs, correct = answer(ctx.student, tasks, ctx.config.student, ctx.executor,
-                                  temperature=ctx.config.student.eval_temperature)
-        rows = [(t.id, t.skill, t.difficulty, t.prompt, out, ok)
-                for t, out, ok in zip(tasks, outputs, correct, strict=True)]
-        ctx.store.add_rehearsal(ctx.run_id, rows)
+        ctx.store.add_rehearsal(ctx.run_id, rehearsal_rows(ctx, rehearsal_tasks(ctx)))
         rows = ctx.store.rehearsal(ctx.run_id) or []  # in the stored order, the one a resumed run reads
     return [(prompt, out) for _, _, _, prompt, out, ok in rows if ok]

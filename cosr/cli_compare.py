@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cosr.compare import DEFAULTS
 from cosr.config import ConfigError, load_config
 
 console = Console()
@@ -91,6 +92,8 @@ def compare_command(
     frontier: Annotated[str, typer.Option(help="baseline accuracy band LOW,HIGH that makes a (skill, level) a frontier level")] = "0.1,0.8",
     config: Annotated[Path | None, typer.Option("--config", "-c", help="a TOML RunConfig file (the shared base)",
                                                    exists=True, dir_okay=False)] = None,
+    learning_rate: Annotated[float | None, typer.Option(help="the runs' LoRA learning rate (default: the config file's "
+                                                              f"training.learning_rate if it sets one, else {DEFAULTS['training.learning_rate']:g})")] = None,
     out: Annotated[Path | None, typer.Option(help="compare directory (default runs/compare-<time>); reruns reuse finished runs")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="write one row per strategy and seed as JSON")] = None,
     plot_path: Annotated[Path | None, typer.Option("--plot", help="learning-curve PNG (default OUT/curves.png)")] = None,
@@ -104,7 +107,7 @@ def compare_command(
     try:
         lo, hi = (float(x) for x in frontier.split(","))
         goal, is_gain = parse_milestone(milestone)
-        base = load_config(config)
+        base = load_config(config, {"training.learning_rate": learning_rate}, defaults=DEFAULTS)
         names = [s.strip() for s in strategies.split(",") if s.strip()]
         out = out or base.runs_root / ("compare-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S"))
         spec = CompareSpec(strategies=names, seeds=list(range(first_seed, first_seed + seeds)), out_dir=out, rounds=rounds,

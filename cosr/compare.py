@@ -37,6 +37,14 @@ from cosr.config import RunConfig
 from cosr.frontier import BAND
 from cosr.training.device import CPU_THREADS
 
+# The compare's own defaults, under its --config file and flags (load_config's `defaults`). Its runs are
+# three rounds of 2000 tasks, and at selfplay's 2e-4 such a run moves the frontier ~1 point, inside the
+# noise of the student's own samples: seeds 0-2 ranked random first on one sampling stream and progress
+# first on another. At 1e-3 progress was at or above random on six seeds of six and reached +1.5 on three
+# (random on none); zpd above it on seeds 0-2 only (README, "Comparing curricula"). `cosr selfplay`, six
+# rounds, keeps 2e-4: there a fast rate lost held-out facts (TrainingConfig.learning_rate).
+DEFAULTS = {"training.learning_rate": 1e-3}
+
 
 @dataclass(frozen=True)
 class CompareSpec:
@@ -163,50 +171,98 @@ def run_all(base: RunConfig, spec: CompareSpec, on_event: Callable[[str, int, di
     return [done[k] for k in todo]
 
 
-def _prepare_shared(base: RunConfig, spec: CompareSpec, pending: list[tuple[str, int]]) -> None:
-    """Before parallel runs start, measure once what they all share (`_share_from_siblings`): the baseline
-    evaluation into the first fresh run's store and the rehearsal set into the second's, side by side in two
-    processes, the cores split between them; otherwise each run of the first batch makes both itself, three
-    times over on two cores (~55 s of evaluation and ~85 s of rehearsal answers each). One process making both
-    on two threads reached round 0 at 107 s, the two side by side at 103 s (the rehearsal set is most of the
-    work). In processes of their own, so the compare's parent never loads the student. A failure here is
-    left to the runs, which fail with their own clear error (a dead student server, say)."""
+# Rehearsal tasks a prepare process answers at a time: ~5 s of one core on embedded-v4, so the two processes
+# end within about that of each other.
+PREPARE_CHUNK = 512
+
+
+def _prepare_shared(base: RunConfig, spec: CompareSpec, pending: list[tuple[str, int]], chunk: int = PREPARE_CHUNK) -> None:
+    """Before parallel runs start, make once what they all share (`_share_from_siblings`), into the first
+    fresh run's store: the baseline evaluation and the rehearsal set; otherwise each run of the first batch
+    makes both itself, three times over on two cores. Two processes, the cores split between them: one makes
+    the baseline, and both answer the rehearsal tasks `chunk` at a time, each taking the next chunk
+    when it is free, so they end together. Made whole side by side (the baseline in one, the set in the
+    other) the baseline's process sat idle for most of the set's time: ~35 s against ~85 s of one core on
+    embedded-v4. In processes of their own, so the compare's parent never loads the student. A failure here
+    is left to the runs, which fail with their own clear error (a dead student server, say): the set is
+    stored only whole."""
     import multiprocessing as mp
+    from queue import Empty
+
+    from cosr.store import TrajectoryStore
 
     fresh = [k for k in pending if not (run_config(base, spec, *k).run_dir / "config.json").exists()]
     if len(fresh) < 2 or _shared_source(spec) is not None:
         return
-    parts = [("baseline", fresh[0])] + ([("rehearsal", fresh[1])] if base.training.rehearsal_ratio else [])
-    threads = max(1, len(os.sched_getaffinity(0)) // len(parts))
+    rehearse = bool(base.training.rehearsal_ratio)
+    makers = fresh[:2] if rehearse else fresh[:1]
+    threads = max(1, len(os.sched_getaffinity(0)) // len(makers))
     ctx = mp.get_context("spawn")
-    children = [ctx.Process(target=_prepare_run, args=(base.model_dump_json(), spec, key, part, threads))
-                for part, key in parts]
+    next_chunk, results = ctx.Value("i", 0), ctx.Queue()
+    children = [ctx.Process(target=_prepare_run, args=(base.model_dump_json(), spec, key, k == 0, rehearse,
+                                                        chunk, next_chunk, results, threads)) for k, key in enumerate(makers)]
+    chunks: dict[int, list] = {}
+    totals: list[int | None] = []
     with _sigterm_exits():
         for child in children:
             child.start()
         try:
-            for child in children:
-                child.join()
+            while len(totals) < len(children):
+                try:
+                    kind, *payload = results.get(timeout=5)
+                except Empty:
+                    if not any(child.is_alive() for child in children):
+                        break  # one died without a word (killed): what it left undone, the runs make
+                    continue
+                if kind == "chunk":
+                    chunks[payload[0]] = payload[1]
+                else:
+                    totals.append(payload[0])
         finally:
             for child in children:
-                if child.is_alive():  # the compare was stopped: so are these
+                if child.is_alive() and len(totals) < len(children):  # the compare was stopped: so are these
                     child.terminate()
-                    child.join()
+                child.join()
+    whole = max((t for t in totals if t is not None), default=None)
+    if rehearse and whole is not None and sorted(chunks) == list(range(whole)):
+        cfg = run_config(base, spec, *makers[0])
+        store = TrajectoryStore(cfg.run_dir / "store.sqlite")
+        try:
+            store.add_rehearsal(cfg.run_id, [r for i in range(whole) for r in chunks[i]])
+        finally:
+            store.close()
 
 
-def _prepare_run(base_json: str, spec: CompareSpec, key: tuple[str, int], part: str, threads: int) -> None:
-    """Make one shared part ("baseline" or "rehearsal") in run `key`'s store, on `threads` CPU threads."""
+def _prepare_run(base_json: str, spec: CompareSpec, key: tuple[str, int], baseline: bool, rehearse: bool,
+                 chunk: int, next_chunk, results, threads: int) -> None:
+    """In run `key`'s context, on `threads` CPU threads: the baseline into its store if asked, then rehearsal
+    chunks of `chunk` tasks (the next untaken index of `next_chunk`) to `results`; last, ("done", the number of chunks, or
+    None if it failed)."""
     os.environ[CPU_THREADS] = str(threads)
     from cosr.agents.evaluator import record_baseline
-    from cosr.agents.rehearsal import rehearsal_set
+    from cosr.agents.rehearsal import rehearsal_rows, rehearsal_tasks
     from cosr.run import SelfPlayRun
 
     cfg = run_config(RunConfig.model_validate_json(base_json), spec, *key)
+    whole = None
     try:
         with SelfPlayRun(cfg, rounds=spec.rounds, log=lambda m: None) as run:
-            (record_baseline if part == "baseline" else rehearsal_set)(run.ctx)
+            if baseline:
+                record_baseline(run.ctx)
+            if rehearse:
+                tasks = rehearsal_tasks(run.ctx)
+                while (i := _take(next_chunk)) * chunk < len(tasks):
+                    results.put(("chunk", i, rehearsal_rows(run.ctx, tasks[i * chunk:(i + 1) * chunk])))
+                whole = -(-len(tasks) // chunk)
     except Exception:  # noqa: BLE001, S110 - the run meets the same cause and reports it (see _prepare_shared)
         pass
+    results.put(("done", whole))
+
+
+def _take(counter) -> int:
+    with counter.get_lock():
+        counter.value += 1
+        return counter.value - 1
 
 
 def _shared_source(spec: CompareSpec) -> Path | None:

@@ -1,4 +1,5 @@
-"""RunConfig: built-in defaults <- a TOML file <- command-line flags, validated once and passed down."""
+"""RunConfig: built-in defaults <- a command's own defaults <- a TOML file <- command-line flags, validated
+once and passed down."""
 
 from __future__ import annotations
 
@@ -92,6 +93,7 @@ class TrainingConfig(Section):
     # rounds and worse after six, and the six-round run is the one `cosr selfplay` delivers: 6e-4 throughout
     # (seeds 0-1: all skills 25.0% and 25.5% at round 6 against 26.4% and 26.4%), and 6e-4 for three rounds
     # then 2e-4 (seeds 0-2: 25.3%, 25.4%, 26.5% against 26.4%, 26.4%, 26.0%). README, "Learning rate".
+    # `cosr compare`'s three-round runs default to 1e-3 (cosr/compare.py, DEFAULTS).
     learning_rate: float | list[float] = 2e-4
     epochs: int = Field(default=3, ge=1)
     batch_size: int = Field(default=32, ge=1)
@@ -222,8 +224,24 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
-    """Defaults, then the TOML file, then flags (dotted keys such as "student.model" allowed)."""
+def _nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """{"student.model": x} -> {"student": {"model": x}}; a None value is a flag not given, left out."""
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        if value is None:
+            continue
+        *parents, leaf = key.split(".")
+        node = nested
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return nested
+
+
+def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None,
+                defaults: dict[str, Any] | None = None) -> RunConfig:
+    """Built-in defaults, then a command's own `defaults` (`cosr compare` trains its short runs faster), then
+    the TOML file, then flags; dotted keys such as "student.model" allowed in `overrides` and `defaults`."""
     data: dict[str, Any] = {}
     if path is not None:
         try:
@@ -232,17 +250,8 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
             raise ConfigError(f"config file not found: {path}") from None
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{path}: not valid TOML: {e}") from None
-    nested: dict[str, Any] = {}
-    for key, value in (overrides or {}).items():
-        if value is None:
-            continue
-        *parents, leaf = key.split(".")
-        node = nested
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[leaf] = value
     try:
-        return RunConfig.model_validate(_merge(data, nested))
+        return RunConfig.model_validate(_merge(_merge(_nest(defaults or {}), data), _nest(overrides or {})))
     except ValidationError as e:
         where = f"{path}: " if path else ""
         lines = [f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()]

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from cosr.agents.rehearsal import rehearsal_rows, rehearsal_tasks
 from cosr.cli_compare import parse_milestone
 from cosr.compare import CompareSpec, _share_from_siblings, aggregate, never_reached, plot, row, run_all, run_config
 from cosr.config import RunConfig
 from cosr.store import TrajectoryStore
+from tests.unit.test_rehearsal import context
 
 
 def _summary(levels_by_round: list[dict[str, list[int]]]) -> dict:
@@ -126,17 +128,22 @@ def test_parallel_runs_find_the_baseline_and_rehearsal_set_made_once_before_they
 
     spec = CompareSpec(strategies=["random", "zpd", "ladder"], seeds=[0], out_dir=tmp_path / "cmp", rounds=1, tasks_per_round=8)
     pending = [("random", 0), ("zpd", 0), ("ladder", 0)]
-    _prepare_shared(tiny_run_config, spec, pending)
+    _prepare_shared(tiny_run_config, spec, pending, chunk=7)  # the set in chunks, both processes taking them
     assert _shared_source(spec) == spec.out_dir / "random-s0"
-    # The baseline in the first run, the rehearsal set in the second, side by side; the third is made by its worker
+    # Two processes, in the contexts of the first two runs; both parts end in the first run's store
     assert sorted(p.name for p in spec.out_dir.iterdir()) == ["random-s0", "zpd-s0"]
     first, second = (TrajectoryStore(spec.out_dir / name / "store.sqlite") for name in ("random-s0", "zpd-s0"))
-    baseline, rehearsal = first.evaluation_tasks("random-s0")[0], second.rehearsal("zpd-s0")
-    assert first.rehearsal("random-s0") is None and not second.evaluation_tasks("zpd-s0")
+    baseline, rehearsal = first.evaluation_tasks("random-s0")[0], first.rehearsal("random-s0")
+    assert second.rehearsal("zpd-s0") is None and not second.evaluation_tasks("zpd-s0")
     first.close()
     second.close()
     n_heldout = sum(len(tasks) for tasks in baseline.values())
-    assert n_heldout == 3 * tiny_run_config.eval.per_skill and rehearsal  # every held-out task; the set built
+    assert n_heldout == 3 * tiny_run_config.eval.per_skill  # every held-out task
+    # the set answered in parts is the set answered whole, every task in it once
+    ctx = context(run_config(tiny_run_config, spec, "ladder", 0), tmp_path / "whole")
+    whole = rehearsal_rows(ctx, rehearsal_tasks(ctx))
+    ctx.store.close()
+    assert len(whole) > 7 * 3 and rehearsal == sorted(whole) and any(ok for *_, ok in whole)
     # What every run starts from, fresh or resumed (these two were): the part it lacks, without making it again
     for strategy in ("random", "zpd", "ladder"):
         _share_from_siblings(run_config(tiny_run_config, spec, strategy, 0), spec)

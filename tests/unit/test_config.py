@@ -20,6 +20,19 @@ def test_defaults_then_file_then_flags(tmp_path):
     assert cfg.training == RunConfig().training  # untouched sections keep their defaults
 
 
+def test_a_commands_own_defaults_sit_under_the_file_and_the_flags(tmp_path):
+    f = tmp_path / "run.toml"
+    f.write_text("[training]\nepochs = 5\n")
+    defaults = {"training.learning_rate": 1e-3, "training.epochs": 2, "rounds": 3}
+    cfg = load_config(f, {"rounds": None}, defaults=defaults)
+    assert cfg.training.learning_rate == 1e-3 and cfg.rounds == 3  # neither the file nor a flag names them
+    assert cfg.training.epochs == 5  # the file wins over the command's default
+    assert cfg.training.batch_size == RunConfig().training.batch_size  # the rest of the section kept
+    assert load_config(f, {"training.learning_rate": 4e-4}, defaults=defaults).training.learning_rate == 4e-4
+    f.write_text("[training]\nlearning_rate = [6e-4, 2e-4]\n")
+    assert load_config(f, defaults=defaults).training.learning_rate == [6e-4, 2e-4]
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("rounds = -1", "rounds"),
     ("[student]\nbackend = 'carrier-pigeon'", "student.backend"),
