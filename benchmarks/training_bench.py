@@ -52,7 +52,7 @@ def main() -> None:
 
     from cosr.training.backends.hf import HFStudent
 
-    cfg = StudentConfig(model=args.model, batch_size=64)
+    cfg = StudentConfig(model=args.model)
     student = HFStudent(cfg)
     _, tasks = _examples(256, cfg.prompt_template)
     student.generate([t.prompt for t in tasks[:64]], temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens)

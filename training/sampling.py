@@ -14,7 +14,10 @@ of 512, one core) took 48-63 s, and 46-51 s with it. `benchmarks/training_bench.
 
 Sampling is the plain kind self-play uses: greedy at temperature 0, else the full softmax at that
 temperature (no top-k or top-p), from torch's global random state, so a seeded run samples the same
-answers again (`pick`).
+answers again (`pick`). Each (prompt, token position) has its own uniform number, drawn for the whole call
+up front, so a prompt's sample does not depend on which rows share its batch: the batch size is a speed
+setting, not a source of other samples (before, one draw per row at each step: a batch of 256 sampled
+other answers than one of 64 for two thirds of 8164 prompts).
 """
 
 from __future__ import annotations
@@ -36,7 +39,9 @@ def sample(model: Any, prompts: Sequence[Sequence[int]], *, batch_size: int, pad
     out: list[list[int]] = [[] for _ in prompts]
     if not prompts:
         return out
-    batch = _Batch(model, pad_id, temperature)
+    # From the CPU's generator whatever the device, so a GPU samples what a CPU would from the same seed
+    draws = torch.rand(len(prompts), max_new_tokens) if temperature > 0 else None
+    batch = _Batch(model, pad_id, temperature, draws)
     # Shortest first: prompts that enter together share a width, so little goes to padding.
     queue = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
 
@@ -65,11 +70,12 @@ class _Batch:
     """The rows being computed: which prompt each is, its latest token (not yet fed to the model), how many
     tokens it has, whether it has ended; their KV cache and attention mask (left-padded)."""
 
-    def __init__(self, model: Any, pad_id: int, temperature: float) -> None:
+    def __init__(self, model: Any, pad_id: int, temperature: float, draws: Any) -> None:
         import torch
 
         self.model, self.pad_id, self.temperature = model, pad_id, temperature
         self.device = next(model.parameters()).device
+        self.draws = None if draws is None else draws.to(self.device)  # [prompt, token position]: its uniform number
         empty = torch.zeros(0, dtype=torch.long, device=self.device)
         self.rows, self.token, self.count = empty, empty, empty
         self.ended = empty.bool()
@@ -98,7 +104,7 @@ class _Batch:
         self.mask = torch.cat([self.mask, self.mask.new_ones(self.size, 1)], dim=1)
         res = self.model(input_ids=self.token[:, None], position_ids=self.mask.sum(-1, keepdim=True) - 1,
                          attention_mask=self.mask, past_key_values=self.cache, use_cache=True)
-        self.cache, self.token = res.past_key_values, pick(res.logits[:, -1], self.temperature)
+        self.cache, self.token = res.past_key_values, pick(res.logits[:, -1], self.temperature, self._draw(self.rows, self.count))
         self.count = self.count + 1
 
     def add(self, rows: list[int], prompts: list[Sequence[int]]) -> None:
@@ -119,10 +125,16 @@ class _Batch:
                 old.keys = torch.cat([_left_pad(old.keys, length, 2), _left_pad(new.keys, length, 2)])
                 old.values = torch.cat([_left_pad(old.values, length, 2), _left_pad(new.values, length, 2)])
         n = len(rows)
-        self.rows = torch.cat([self.rows, torch.tensor(rows, device=self.device)])
-        self.token = torch.cat([self.token, pick(res.logits[:, -1], self.temperature)])
+        new = torch.tensor(rows, device=self.device)
+        self.rows = torch.cat([self.rows, new])
+        self.token = torch.cat([self.token, pick(res.logits[:, -1], self.temperature, self._draw(new, torch.zeros_like(new)))])
         self.count = torch.cat([self.count, self.count.new_ones(n)])
         self.ended = torch.cat([self.ended, self.ended.new_zeros(n)])
+
+    def _draw(self, rows, position):
+        """Each row's uniform number at its position; a row that has ended (its pick is not kept) may be past
+        the last one until it leaves."""
+        return None if self.draws is None else self.draws[rows, position.clamp(max=self.draws.shape[1] - 1)]
 
     def drop_ended(self) -> None:
         """Rows that have ended leave, their cache with them, and so do the columns that were padding for
@@ -140,18 +152,19 @@ class _Batch:
                 layer.keys, layer.values = layer.keys[:, :, first:], layer.values[:, :, first:]
 
 
-def pick(logits, temperature: float):
+def pick(logits, temperature: float, u=None):
     """One token per row: the most likely at temperature 0, else drawn from softmax(logits / temperature) by
-    inverting its cumulative sum at one uniform number per row. torch.multinomial draws an exponential for
-    every entry: 880 us a call for 64 rows of the embedded student's 346 tokens, a tenth of a step, where
-    this takes 80 us."""
+    inverting its cumulative sum at one uniform number per row (`u`, in [0, 1); drawn here if not given).
+    torch.multinomial draws an exponential for every entry: 880 us a call for 64 rows of the embedded
+    student's 346 tokens, a tenth of a step, where this takes 80 us."""
     import torch
 
     logits = logits.float()
     if temperature <= 0:
         return logits.argmax(-1)
     cdf = torch.softmax(logits / temperature, dim=-1).cumsum(-1)
-    u = torch.rand(cdf.shape[0], 1, device=cdf.device) * cdf[:, -1:]  # the sum, not 1: rounding
+    u = torch.rand(cdf.shape[0], device=cdf.device) if u is None else u
+    u = u[:, None] * cdf[:, -1:]  # the sum, not 1: rounding
     # The first entry whose cumulative sum exceeds u: a token of probability 0 never has one.
     return torch.searchsorted(cdf, u, right=True).squeeze(1).clamp(max=cdf.shape[1] - 1)
 

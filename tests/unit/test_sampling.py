@@ -72,6 +72,23 @@ def test_rows_stop_at_their_end_token_or_the_limit_and_a_seed_repeats_them(tiny_
     assert draw(0) == rows and draw(1) != rows  # torch's seed decides the samples
 
 
+def test_a_prompts_sample_is_its_own_whatever_rows_share_its_batch(tiny_student):
+    """Every (prompt, position) has its own uniform number: the batch size and the order rows enter and
+    leave change nothing, so the batch size can be tuned for speed without resampling a run."""
+    tok, model = _load(tiny_student, adapter=False)
+    ids = _ids(tok, PROMPTS * 8)
+
+    def draw(batch_size: int) -> list[list[int]]:
+        torch.manual_seed(0)
+        return sample(model, ids, batch_size=batch_size, pad_id=tok.pad_token_id, eos_id=tok.eos_token_id,
+                      temperature=1.5, max_new_tokens=10)
+
+    rows = draw(1)
+    assert draw(5) == rows and draw(64) == rows
+    # and sampling, not the same answer each time: the copies of one prompt differ among themselves
+    assert len({tuple(rows[i]) for i in range(0, len(rows), len(PROMPTS))}) > 1
+
+
 def test_no_prompts_is_no_rows_and_an_empty_prompt_or_batch_is_refused(tiny_student):
     tok, model = _load(tiny_student, adapter=False)
     args = {"pad_id": tok.pad_token_id, "eos_id": tok.eos_token_id, "temperature": 0.0, "max_new_tokens": 4}
@@ -95,3 +112,6 @@ def test_a_draw_follows_the_softmax_at_its_temperature_and_never_picks_an_imposs
     flat = probs[:3].sqrt() / probs[:3].sqrt().sum()
     assert torch.allclose(hot[:3], flat, atol=0.01) and hot[3] == 0
     assert pick(torch.tensor([[0.1, 2.0, -1.0]]), 0.0).tolist() == [1]  # temperature 0: the most likely
+    # a given uniform number picks where it falls in the cumulative sum (0.5 | 0.3 | 0.2)
+    at = pick(probs.log().expand(4, 4), 1.0, torch.tensor([0.0, 0.49, 0.51, 0.99]))
+    assert at.tolist() == [0, 0, 1, 2]
