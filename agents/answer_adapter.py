@@ -21,21 +21,26 @@ class Extraction(NamedTuple):
 _FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL | re.IGNORECASE)
 _ANSWER_IS = re.compile(
     r"(?:final answer|the answer|answer)\s*(?:is|:|=)\s*:?\s*(.+?)\s*(?:$|\n)", re.IGNORECASE)
+_HEDGE = re.compile(r"\b(?:or|either|maybe|possibly)\b|\\lor|\\pm", re.IGNORECASE)
 _NUMBER = re.compile(r"(?<![\w.])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d])|(?<![\w.])-?\d+(?:\.\d+)?(?:/\d+)?")
 
 
-def _last_boxed(text: str) -> str | None:
-    """Content of the last \\boxed{...} (or \\fbox{...}), braces balanced."""
-    start = max(text.rfind("\\boxed{"), text.rfind("\\fbox{"))
-    if start < 0:
-        return None
-    i = text.index("{", start) + 1
-    depth = 1
-    for j in range(i, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[j], 0)
-        if depth == 0:
-            return text[i:j].strip()
-    return None  # unbalanced: the reply was cut off inside the box
+def _boxes(text: str) -> list[str]:
+    """Content of every \\boxed{...} (or \\fbox{...}), braces balanced; a box cut off at the end is no answer."""
+    found, pos = [], 0
+    for m in re.finditer(r"\\(?:boxed|fbox)\{", text):
+        if m.start() < pos:  # a box inside the last one is part of its content, not another answer
+            continue
+        depth = 1
+        for j in range(m.end(), len(text)):
+            depth += {"{": 1, "}": -1}.get(text[j], 0)
+            if depth == 0:
+                found.append(text[m.end():j])
+                pos = j
+                break
+        else:
+            break
+    return found
 
 
 def _clean(answer: str) -> str:
@@ -45,9 +50,45 @@ def _clean(answer: str) -> str:
     return answer.rstrip(".").strip()
 
 
-def _number(text: str) -> str | None:
-    found = _NUMBER.findall(text)
-    return found[-1].replace(",", "") if found else None
+def _numbers(text: str) -> list[str]:
+    return [n.replace(",", "") for n in _NUMBER.findall(text)]
+
+
+def _hedge(text: str) -> bool:
+    """'3 or 4', 'either 1/2 or 3/4': alternatives offered instead of one answer."""
+    return bool(_HEDGE.search(text)) and len(set(_numbers(text))) > 1
+
+
+def _last_side(answer: str) -> str:
+    """What 'x = 5' and '28 + 62 = 90' state: the last side. '2x - 5 = 5' is an equation, not an answer."""
+    *sides, last = answer.split("=")
+    lhs = re.sub(r"\\[a-zA-Z]+", "", sides[-1]) if sides else ""  # \frac{1}{2}: a command is not a variable
+    stated = sides and (re.fullmatch(r"\s*[a-zA-Z]\s*", lhs) or not re.search(r"[a-zA-Z]", lhs))
+    return last.strip() if stated else answer
+
+
+def _as_number(answer: str) -> str:
+    """The one number of a NUMBER answer ('82 apples' -> 82); anything else as it is, for the verifier to
+    judge (an expression such as '28 + 62' is not the number it stands for)."""
+    found = _numbers(answer)
+    if len(found) == 1 and not re.search(r"[\d+\-*/^()×÷]", _NUMBER.sub("", answer, count=1)):
+        return found[0]
+    return answer
+
+
+def _finals(text: str, fmt: AnswerFormat) -> dict[str, str]:
+    """Every final answer the output states, as the format reads it, each with where it was found, in order."""
+    said = [re.split(r"\\(?:boxed|fbox)\{", s)[0] for s in _ANSWER_IS.findall(text)]  # a box there is a box
+    if fmt is not AnswerFormat.LITERAL:  # one sentence; "the answer: first we add..." states no answer
+        said = [s for s in (re.split(r"\.(?:\s|$)", s)[0] for s in said) if re.search(r"\d", s)]
+    finals: dict[str, str] = {}
+    for raw, where in [(b, "\\boxed{}") for b in _boxes(text)] + [(s, "after 'answer'") for s in said]:
+        if answer := _clean(raw):
+            if fmt is not AnswerFormat.LITERAL:
+                answer = _last_side(answer)
+                answer = _as_number(answer) if fmt is AnswerFormat.NUMBER else answer
+            finals.setdefault(re.sub(r"\s+", " ", answer), where)  # the same answer twice is one answer
+    return finals
 
 
 def _code(text: str) -> Extraction:
@@ -68,22 +109,30 @@ def extract_answer(text: str, fmt: AnswerFormat) -> Extraction:
         return Extraction(None, "empty output")
     if fmt is AnswerFormat.CODE:
         return _code(text)
-    if (boxed := _last_boxed(text)) is not None:
-        return Extraction(_clean(boxed), "\\boxed{}") if _clean(boxed) else Extraction(None, "empty \\boxed{}")
-    said = _ANSWER_IS.findall(text)
-    candidate = _clean(said[-1]) if said else None
+    finals = _finals(text, fmt)
+    if len(finals) > 1:  # a reward for the last of several answers is a reward for hedging
+        return Extraction(None, f"several different answers: {', '.join(list(finals)[:4])}"[:200])
+    if not finals and re.search(r"\\(?:boxed|fbox)\{\s*\}", text):
+        return Extraction(None, "empty \\boxed{}")
     if fmt is AnswerFormat.LITERAL:
-        if candidate:
-            return Extraction(candidate, "after 'answer'")
+        if finals:
+            return Extraction(*next(iter(finals.items())))
         line = _clean(text.strip().splitlines()[-1])
         return Extraction(line, "last line") if line else Extraction(None, "empty last line")
-    if candidate:
-        if fmt is AnswerFormat.NUMBER and (num := _number(candidate)) is not None and num != candidate:
-            return Extraction(num, "number after 'answer'")
-        return Extraction(candidate, "after 'answer'")
-    if (num := _number(text)) is not None:
-        return Extraction(num, "last number")
-    return Extraction(None, "no number or expression in the output")
+    if finals:
+        answer, note = next(iter(finals.items()))
+    else:
+        found = list(_NUMBER.finditer(text))
+        if not found:
+            return Extraction(None, "no number or expression in the output")
+        answer, note = found[-1].group().replace(",", ""), "last number"
+        # the sentence the last number ends: "it is 3 or 4", or "it is 3. Or maybe 4", offers two answers
+        sentence = re.split(r"(?<=[.!?;])\s+|\n", text[:found[-1].end()])[-1]
+        if _hedge(sentence) or re.match(r"\W*(?:or|maybe|possibly)\b", sentence, re.IGNORECASE):
+            return Extraction(None, f"several different answers: {sentence.strip()}"[:200])
+    if _hedge(answer):
+        return Extraction(None, f"several different answers: {answer}"[:200])
+    return Extraction(answer, note)
 
 
 def adapt(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:

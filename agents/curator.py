@@ -50,11 +50,10 @@ def step_back_half(picks: list[Pick], skills, mastery: dict[str, Mastery], stuck
 
 def make_tasks(picks: list[Pick], ctx: Context, rng: random.Random, strategy: str,
                seen: set[str] | None = None) -> list[Task]:
-    """One task per pick, never a held-out one and, while the level has fresh ones, none this run has
-    already handed out (`seen`, updated): repeats teach by heart. code_input level 2 holds ~1000
+    """One task per pick (a training problem: make_task draws only those) and, while the level has fresh
+    ones, none this run has already handed out (`seen`: task identities, updated): repeats teach by heart. code_input level 2 holds ~1000
     tasks; a run drew it 5200 times, its success on training tasks rose 0.17 -> 0.23 while its held-out
     accuracy fell 14 -> 12 of 48."""
-    banned = {t.fingerprint for t in ctx.heldout}
     seen = set() if seen is None else seen
     tasks = []
     for pick in picks:
@@ -62,25 +61,23 @@ def make_tasks(picks: list[Pick], ctx: Context, rng: random.Random, strategy: st
         for _ in range(MAX_REDRAWS):
             task = ctx.skills.make_task(pick.skill, pick.level, rng.randrange(2**31),
                                         provenance=Provenance(strategy=strategy, reason=pick.reason))
-            if task.fingerprint in banned:
-                continue
-            if task.fingerprint not in seen:
+            if ctx.skills.identity(task) not in seen:
                 chosen = task
                 break
             repeat = repeat or task
         chosen = chosen or repeat  # a level used up: a repeat rather than nothing
         if chosen is not None:
             tasks.append(chosen)
-            seen.add(chosen.fingerprint)
+            seen.add(ctx.skills.identity(chosen))
     return tasks
 
 
 def handed_out(ctx: Context, step: int) -> set[str]:
-    """Fingerprints of the tasks this run handed out before this step. Rebuilt from the store after a
+    """Identities of the tasks this run handed out before this step. Rebuilt from the store after a
     restart, so a step replayed after a crash sees what the original saw and picks the same tasks."""
     cached = ctx.extras.get("handed_out")
     if cached is None or cached[0] != step:
-        cached = (step, ctx.store.fingerprints(ctx.run_id, max_step=step))
+        cached = (step, {ctx.skills.identity(t) for t in ctx.store.handed_out(ctx.run_id, max_step=step)})
     return cached[1]
 
 
@@ -98,7 +95,7 @@ def curate(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     log: dict[str, Any] = {"stepped_back": stepped}
     if writes_tasks(ctx.strategy):
         written = ctx.strategy.write_tasks(picks, ctx, rng, step)
-        seen.update(t.fingerprint for t in written.tasks)
+        seen.update(ctx.skills.identity(t) for t in written.tasks)
         tasks = written.tasks + make_tasks(written.leftover, ctx, rng, ctx.strategy.name, seen)
         log.update(written=len(written.tasks), rejected=written.rejected, notes=written.notes)
     else:

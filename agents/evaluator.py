@@ -1,5 +1,5 @@
 """Evaluate node: held-out accuracy per skill, before the run (round 0) and after every training
-round, on tasks from their own seed space that the Curator never hands out."""
+round, on problems of a held-out split that no training path ever draws (graphs/skills/splits.py)."""
 
 from __future__ import annotations
 
@@ -15,18 +15,14 @@ from cosr.agents.verifiers import verify_batch
 from cosr.config import EvalConfig, StudentConfig
 from cosr.domain import Task
 from cosr.graphs.context import Context
+from cosr.graphs.skills import splits
 from cosr.graphs.state import SelfPlayState
 from cosr.training.export import INTERPOLATED, delivered_adapter
 
 
 def heldout_tasks(skills, cfg: EvalConfig) -> list[Task]:
-    """`per_skill` tasks per skill, spread over the configured levels (clipped to each skill's levels)."""
-    tasks = []
-    for skill in skills.skills():
-        levels = sorted({min(lv, skill.levels) for lv in cfg.levels})
-        for i in range(cfg.per_skill):
-            tasks.append(skills.make_task(skill.name, levels[i % len(levels)], cfg.seed + i, split="heldout"))
-    return tasks
+    """The run's held-out tasks: distinct problems of its split (`eval.split`), `per_skill` at most."""
+    return splits.heldout_tasks(skills, cfg.per_skill, cfg.levels, cfg.split)
 
 
 def answer(student, tasks: list[Task], student_cfg: StudentConfig, executor, *, temperature: float) -> tuple[list[str], list[bool]]:

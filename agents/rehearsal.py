@@ -5,8 +5,8 @@ Why: a round's verified trajectories come from the few levels the Curator practi
 alone, the student lost ~2 points on every level it could partly do before the run (three seeds,
 -1.9/-2.3/-2.3 on 23 levels), and replaying earlier rounds' data did not stop it: that data is as
 narrow. Rehearsing what the base student already got right (greedy, the way it is evaluated) keeps
-those answers in the training distribution; no held-out task is ever used (their fingerprints are
-excluded, as in the Curator).
+those answers in the training distribution; no held-out problem is ever used (make_task draws only
+training problems, graphs/skills/splits.py).
 
 Measured: `cosr compare`'s random runs (seeds 0-2, nothing else changed) on the partly-known levels,
 -1.8/-1.3/-1.9 -> -1.7/-0.1/-0.3; the default run (seed 0, zpd as it was) -1.9 -> -1.2, all skills
@@ -27,9 +27,9 @@ STRATEGY = "rehearsal"  # the provenance of a rehearsal example (teacher attribu
 
 
 def rehearsal_tasks(ctx: Context) -> list[Task]:
-    """Up to `training.rehearsal_per_level` distinct training tasks per (skill, level), none held out."""
+    """Up to `training.rehearsal_per_level` distinct training tasks per (skill, level) (make_task draws no
+    held-out problem)."""
     n = ctx.config.training.rehearsal_per_level
-    banned = {t.fingerprint for t in ctx.heldout}
     rng = random.Random(f"{ctx.config.training.rehearsal_seed}:rehearsal")
     why = Provenance(strategy=STRATEGY, reason="the base student's own answer, rehearsed")
     tasks = []
@@ -40,8 +40,8 @@ def rehearsal_tasks(ctx: Context) -> list[Task]:
                 if len(seen) >= n:
                     break
                 task = ctx.skills.make_task(skill.name, level, rng.randrange(2**31), provenance=why)
-                if task.fingerprint not in banned and task.fingerprint not in seen:
-                    seen.add(task.fingerprint)
+                if (key := ctx.skills.identity(task)) not in seen:
+                    seen.add(key)
                     tasks.append(task)
     return tasks
 

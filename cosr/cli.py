@@ -10,9 +10,11 @@ import typer
 from rich.console import Console
 
 from cosr.cli_compare import compare_command
+from cosr.cli_judge import judge_command
 from cosr.cli_sandbox import sandbox_app, verify_command
 from cosr.cli_tutor import tutor_command
 from cosr.cli_ui import ui_command
+from cosr.cli_yardstick import audit_command, heldout_app
 from cosr.config import ConfigError, load_config
 from cosr.frontier import BAND, OPEN
 
@@ -44,6 +46,7 @@ def selfplay(
     strategy: Annotated[Optional[str], typer.Option(help="curriculum strategy (default zpd)")] = None,
     student_model: Annotated[Optional[str], typer.Option("--student-model", help="HF folder or served model name")] = None,
     resume: Annotated[Optional[str], typer.Option(help="continue the run with this id (or run directory)")] = None,
+    split: Annotated[Optional[str], typer.Option(help="held-out split the run is measured on: test (default) or validation (to choose settings)")] = None,
 ) -> None:
     """Run batch self-play: curate, attempt, verify, record, and LoRA-train the student in rounds."""
     from cosr.display import RunView, heldout_table
@@ -52,7 +55,7 @@ def selfplay(
 
     try:
         cfg = load_config(config, {"run_dir": run_dir, "seed": seed, "curator.strategy": strategy,
-                                   "student.model": student_model})
+                                   "student.model": student_model, "eval.split": split})
         run = SelfPlayRun(cfg, resume=resume, rounds=rounds, log=lambda m: console.print(f"[dim]{m}[/]"))
     except (ConfigError, FileNotFoundError, ValueError) as e:
         _fail(str(e))
@@ -89,6 +92,10 @@ def selfplay(
     console.print(f"{summary['rounds_completed']} rounds, {summary['tasks']} tasks ({summary['tasks_solved']} solved), "
                   f"{summary['attempts']} attempts, {summary['verified_trajectories']} verified trajectories, "
                   f"{summary['last_session']['tasks_per_second']} tasks/s through the graph")
+    audit = summary["audit"]
+    student = audit["student"] if isinstance(audit["student"], str) else f"the student's pretraining: {audit['student']['leaks']} leaks"
+    console.print(f"measured on the {summary['split']} split; audit: {audit['leaks']} of its {audit['checked']} held-out "
+                  f"tasks (both splits) among what the run trained on; {student}")
     console.print(f"run files: [bold]{summary['run_dir']}[/] (summary.json, store.sqlite, checkpoints.sqlite, adapters/)")
 
 
@@ -123,6 +130,7 @@ def eval_command(
     student_model: Annotated[Optional[str], typer.Option("--student-model", help="HF folder (default: embedded)")] = None,
     adapter: Annotated[Optional[Path], typer.Option(help="a LoRA adapter folder to evaluate on top", exists=True)] = None,
     per_skill: Annotated[Optional[int], typer.Option(help="held-out tasks per skill")] = None,
+    split: Annotated[Optional[str], typer.Option(help="held-out split: test (default) or validation")] = None,
     k: Annotated[int, typer.Option("-k", help="pass@k: k samples per task (1: greedy)", min=1)] = 1,
     temperature: Annotated[float, typer.Option(help="sampling temperature for k > 1")] = 0.8,
     as_json: Annotated[Optional[Path], typer.Option("--json", help="write the figures to this JSON file")] = None,
@@ -133,7 +141,7 @@ def eval_command(
     from cosr.run import evaluate_heldout
 
     try:
-        cfg = load_config(config, {"student.model": student_model, "eval.per_skill": per_skill})
+        cfg = load_config(config, {"student.model": student_model, "eval.per_skill": per_skill, "eval.split": split})
         per = evaluate_heldout(cfg, adapter=adapter, k=k, temperature=temperature if k > 1 else None,
                                log=lambda m: console.print(f"[dim]{m}[/]"))
     except (ConfigError, FileNotFoundError, ValueError) as e:
@@ -150,6 +158,7 @@ def eval_command(
     console.print(t)
     if as_json:
         as_json.write_text(json.dumps({"metric": label, "adapter": str(adapter) if adapter else None,
+                                       "split": cfg.eval.split, "student": cfg.student.model or "embedded",
                                        "overall": solved / total,
                                        "per_skill": {s: {"solved": c, "tasks": n} for s, (c, n) in per.items()}}, indent=2))
 
@@ -191,8 +200,11 @@ def student_build(force: Annotated[bool, typer.Option(help="rebuild even if cach
 app.add_typer(sandbox_app, name="sandbox")
 app.command("verify")(verify_command)
 app.command("compare")(compare_command)
+app.command("judge")(judge_command)
 app.command("tutor")(tutor_command)
 app.command("ui")(ui_command)
+app.add_typer(heldout_app, name="heldout")
+app.command("audit")(audit_command)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
-"""`cosr compare`: several curriculum strategies side by side; prints the leaderboard, writes a plot
-of the learning curves and, on request, one JSON row per strategy and seed. Logic in cosr/compare.py."""
+"""`cosr compare`: several curriculum strategies side by side; prints the leaderboard and the paired
+differences against the baseline, writes a plot of the learning curves and compare.json. Logic in cosr/compare.py."""
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +16,7 @@ from rich.table import Table
 
 from cosr.compare import DEFAULTS
 from cosr.config import ConfigError, load_config
+from cosr.stats import NOISE
 
 console = Console()
 if not console.is_terminal:  # a log file or pipe: wide enough for the leaderboard
@@ -28,6 +30,20 @@ def _pm(pair: tuple[float, float] | None, pct: bool = True) -> str:
     return f"{m:.1%} ± {sd:.1%}" if pct else f"{m:.0f} ± {sd:.0f}"
 
 
+NO_TASKS = "no tasks"  # an estimate of None: no frontier level, or stores without per-task outcomes (an older cosr)
+
+
+def _gain(est: dict | None) -> str:
+    """A gain in points, ± its standard error over distinct tasks and seeds."""
+    return NO_TASKS if est is None else f"{est['mean']:+.1%} ± {est['se']:.1%}"
+
+
+def _over(est: dict) -> str:
+    """What a standard error is over; one seed said outright, as it leaves the seed spread out."""
+    seeds = "1 seed: no seed spread" if est["seeds"] == 1 else f"{est['seeds']} seeds"
+    return seeds if est["tasks"] is None else f"{est['tasks']} tasks, {seeds}"
+
+
 def _tasks(a: dict) -> str:
     """Mean ± sd over every seed; ">=" where a seed never reached it and counts as the budget plus a round."""
     m, sd = a["tasks_to_milestone_all"]
@@ -36,9 +52,13 @@ def _tasks(a: dict) -> str:
 
 def leaderboard(agg: list[dict], spec, target: float, never: int) -> Table:
     goal = f"+{spec.milestone:.1%} ({target:.1%})" if spec.milestone_gain else f"{target:.0%}"
-    t = Table(title=f"curricula compared: tasks to {goal} held-out on the frontier levels (baseline in "
-                    f"{spec.frontier[0]:.0%}-{spec.frontier[1]:.0%}); mean ± sd over seeds, a seed that never "
-                    f"reached it counted as {never} tasks")
+    over = {name: _over(agg[0][key]) if agg[0][key] else NO_TASKS
+            for name, key in (("frontier", "frontier_gain_estimate"), ("all skills", "learning_gain_estimate"))}
+    t = Table(title=f"curricula compared on the {spec.split} split: tasks to {goal} held-out on the frontier levels "
+                    f"(baseline in {spec.frontier[0]:.0%}-{spec.frontier[1]:.0%}); mean ± sd over seeds, a seed that "
+                    f"never reached it counted as {never} tasks",
+              caption="frontier and learning gain: mean ± standard error over distinct held-out tasks and seeds "
+                      f"({'; '.join(f'{k}: {v}' for k, v in over.items())}; cosr/stats.py)")
     split = "frontier_open_gain" in agg[0]
     for col in ("strategy", "seeds", "tasks to milestone", "reached", "frontier acc", "frontier gain",
                 *(("open gain", "small gain") if split else ()), "held-out acc", "learning gain",
@@ -50,8 +70,39 @@ def leaderboard(agg: list[dict], spec, target: float, never: int) -> Table:
     for a in agg:
         parts = (_pm(a["frontier_open_gain"]), _pm(a["frontier_small_gain"])) if split else ()
         t.add_row(a["strategy"], str(a["seeds"]), _tasks(a), f"{a['reached']}/{a['seeds']}",
-                  _pm(a["frontier_accuracy"]), _pm(a["frontier_gain"]), *parts, _pm(a["heldout_accuracy"]),
-                  _pm(a["learning_gain"]), f"{a['verified_correct'][0]:.0f} / {a['verified_tasks'][0]:.0f}")
+                  _pm(a["frontier_accuracy"]), _gain(a["frontier_gain_estimate"]), *parts, _pm(a["heldout_accuracy"]),
+                  _gain(a["learning_gain_estimate"]), f"{a['verified_correct'][0]:.0f} / {a['verified_tasks'][0]:.0f}")
+    return t
+
+
+MEASURES = (("frontier gain", "frontier_gain", "{:+.2%}"), ("all-skills gain", "learning_gain", "{:+.2%}"),
+            ("tasks to milestone", "tasks_to_milestone", "{:+.0f}"))  # (printed, key in `paired`, format)
+
+
+def _reading(est: dict) -> str:
+    """Noise or not; and where a milestone figure is a difference of bounds."""
+    said = ("no s.e.: 1 seed: no seed spread" if est["se"] is None else "no difference" if est["mean"] == 0 else
+            f"noise (under {NOISE:.0f} s.e.)" if est["noise"] else f"beyond {NOISE:.0f} s.e.")
+    if est.get("bounded_seeds"):
+        said += f"; {est['bounded_seeds']} of {est['seeds']} seeds a bound (milestone never reached)"
+    return said
+
+
+def paired_table(paired: list[dict]) -> Table:
+    """One line per strategy and measure: its difference from the baseline, seed for seed on the same tasks."""
+    t = Table(title=f"paired against {paired[0]['baseline']}: the same seeds and held-out tasks; "
+                    f"under {NOISE:.0f} standard errors a difference is noise")
+    for col in ("strategy", "measure", "difference", "s.e.", "z", "s.e. over", "reading"):
+        t.add_column(col, justify="right" if col in ("difference", "s.e.", "z") else "left", no_wrap=col == "strategy")
+    for p in paired:
+        for measure, key, fmt in MEASURES:
+            est = p[key]
+            if est is None:
+                t.add_row(p["strategy"], measure, "n/a", "", "", NO_TASKS, "")
+            else:
+                se = "" if est["se"] is None else fmt.format(est["se"]).lstrip("+")
+                z = "" if est["z"] is None else f"{est['z']:+.1f}"
+                t.add_row(p["strategy"], measure, fmt.format(est["mean"]), se, z, _over(est), _reading(est))
     return t
 
 
@@ -83,35 +134,53 @@ def compare_command(
     # Fresh seeds for a second look (e.g. to choose a milestone on runs other than those it is judged on)
     first_seed: Annotated[int, typer.Option(help="the first seed", min=0)] = 0,
     rounds: Annotated[int, typer.Option(help="LoRA rounds per run", min=1)] = 3,
-    # 2000 tasks (8000 samples): rounds of a few hundred tasks move nothing measurable on the embedded student,
-    # and at 3000 a run took 460-480 s two at a time on two cores: nine would not fit in half an hour
-    # (README, "Comparing curricula")
+    # 2000 tasks (8000 samples): rounds of a few hundred tasks moved nothing measurable on the embedded student,
+    # and nine runs of 3 x 2000 fit in half an hour on two cores (docs/history.md)
     tasks_per_round: Annotated[int, typer.Option(help="tasks per round, the same budget for every run", min=1)] = 2000,
-    milestone: Annotated[str, typer.Option(help="held-out accuracy to reach on the frontier levels (0.8), or a gain over "
-                                                "their baseline (+0.015)")] = "+0.015",
+    milestone: Annotated[str | None, typer.Option(help="held-out accuracy to reach on the frontier levels (0.8), or a "
+                                                       "gain over their baseline (default +0.015)")] = None,
+    # Milestones are chosen on validation runs and judged on test runs (README, "How we measure")
+    milestone_from: Annotated[Path | None, typer.Option(help="a validation compare's folder: the milestone is its "
+                                                               "baseline's mean frontier gain, rounded down to half a "
+                                                               "point", file_okay=False, exists=True)] = None,
+    split: Annotated[str | None, typer.Option(help="held-out split the runs are measured on: validation (to choose "
+                                                    "settings) or test (to report); default: the config's eval.split, "
+                                                    "test")] = None,
     frontier: Annotated[str, typer.Option(help="baseline accuracy band LOW,HIGH that makes a (skill, level) a frontier level")] = "0.1,0.8",
     config: Annotated[Path | None, typer.Option("--config", "-c", help="a TOML RunConfig file (the shared base)",
                                                    exists=True, dir_okay=False)] = None,
     learning_rate: Annotated[float | None, typer.Option(help="the runs' LoRA learning rate (default: the config file's "
                                                               f"training.learning_rate if it sets one, else {DEFAULTS['training.learning_rate']:g})")] = None,
     out: Annotated[Path | None, typer.Option(help="compare directory (default runs/compare-<time>); reruns reuse finished runs")] = None,
-    json_path: Annotated[Path | None, typer.Option("--json", help="write one row per strategy and seed as JSON")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="also write compare.json here (settings, one row per "
+                                                                   "strategy and seed, per strategy, paired)")] = None,
     plot_path: Annotated[Path | None, typer.Option("--plot", help="learning-curve PNG (default OUT/curves.png)")] = None,
     jobs: Annotated[int | None, typer.Option(help="runs at once, each on its own share of the CPU cores (default: "
                                                      "one per core, at most 4, or up to twice that sharing the cores "
                                                      "where it spreads the runs more evenly)", min=1)] = None,
 ) -> None:
-    """Run several curriculum strategies side by side from the same student, seeds and task budget."""
-    from cosr.compare import CompareSpec, RunFailed, aggregate, never_reached, plot, row, run_all
+    """Run several curriculum strategies side by side from the same student, seeds and task budget, each
+    measured on one held-out split: choose settings and the milestone on validation runs (--split validation),
+    then report on test runs (the default) with --milestone-from the validation compare."""
+    from cosr.compare import (CompareSpec, RunFailed, milestone_from as chosen_on, never_reached, plot, results, row,
+                              run_all, task_outcomes)
 
     try:
+        if milestone is not None and milestone_from is not None:
+            raise ValueError("--milestone and --milestone-from both set: give one")
         lo, hi = (float(x) for x in frontier.split(","))
-        goal, is_gain = parse_milestone(milestone)
-        base = load_config(config, {"training.learning_rate": learning_rate}, defaults=DEFAULTS)
+        goal, is_gain = parse_milestone(milestone or "+0.015")
+        base = load_config(config, {"training.learning_rate": learning_rate, "eval.split": split}, defaults=DEFAULTS)
         names = [s.strip() for s in strategies.split(",") if s.strip()]
         out = out or base.runs_root / ("compare-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S"))
         spec = CompareSpec(strategies=names, seeds=list(range(first_seed, first_seed + seeds)), out_dir=out, rounds=rounds,
-                           tasks_per_round=tasks_per_round, milestone=goal, milestone_gain=is_gain, frontier=(lo, hi))
+                           tasks_per_round=tasks_per_round, milestone=goal, milestone_gain=is_gain, frontier=(lo, hi),
+                           split=base.eval.split)
+        note = None
+        if milestone_from is not None:
+            goal, note = chosen_on(milestone_from, base, spec)
+            spec = replace(spec, milestone=goal, milestone_gain=True)
+            console.print(note)
     except (ConfigError, ValueError) as e:
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from None
@@ -145,14 +214,16 @@ def compare_command(
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from None
     never = never_reached(spec)
-    agg = aggregate(rows, never)
+    outcomes = {(r["strategy"], r["seed"]): task_outcomes(s) for r, s in zip(rows, summaries, strict=True)}
+    data = results(rows, spec, never, outcomes, note)
     before = summaries[0]["heldout_accuracy"]["0"]
-    console.print(per_skill_table(agg, before, rows[0]["frontier_pairs"]))
-    console.print(leaderboard(agg, spec, rows[0]["milestone"], never))
+    console.print(per_skill_table(data["strategies"], before, rows[0]["frontier_pairs"]))
+    console.print(leaderboard(data["strategies"], spec, rows[0]["milestone"], never))
+    if data["paired"]:
+        console.print(paired_table(data["paired"]))
     png = plot(rows, plot_path or out / "curves.png", spec)
-    (out / "compare.json").write_text(json.dumps(rows, indent=2))
-    if json_path:
-        json_path.write_text(json.dumps(rows, indent=2))
+    for path in (out / "compare.json", *([json_path] if json_path else [])):
+        path.write_text(json.dumps(data, indent=2))
     console.print(f"frontier levels: {', '.join(rows[0]['frontier_pairs']) or 'none'} "
                   f"({rows[0]['frontier_heldout_tasks']} held-out tasks); "
                   f"{len(rows)} runs in {time.perf_counter() - t0:.0f}s; plot {png}; runs in {out}")

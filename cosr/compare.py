@@ -16,34 +16,39 @@ one held-out set, greedy evaluation), so every strategy is judged on the same pa
 reached the milestone (None if it never did): an absolute accuracy, or a gain over the baseline
 (`milestone_gain=True`; the embedded student starts its frontier at 10-60%, where 80% is out of
 reach of a CPU-sized budget and every strategy would read "never").
+
+Runs are measured on one held-out split (`split`, eval.split): settings and the milestone are chosen on
+`validation` runs (`milestone_from`), results reported on `test` runs. Gains carry a standard error over
+the distinct held-out tasks and the seeds (cosr/stats.py), and every strategy is set against the first
+one listed, the baseline, seed for seed on the same tasks (`paired`).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import statistics
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from cosr import frontier
+from cosr import frontier, stats
 from cosr.config import RunConfig
 from cosr.frontier import BAND
 from cosr.training.device import CPU_THREADS
 
 # The compare's own defaults, under its --config file and flags (load_config's `defaults`). Its runs are
-# three rounds of 2000 tasks, and at selfplay's 2e-4 such a run moves the frontier ~1 point, inside the
-# noise of the student's own samples: seeds 0-2 ranked random first on one sampling stream and progress
-# first on another. At 1e-3 progress was at or above random on six seeds of six and reached +1.5 on three
-# (random on none); on today's sampling stream a curriculum reached +1.5 sooner than random on seeds 0-2
-# (zpd) and 3-5 (progress) (README, "Comparing curricula"). `cosr selfplay`, six rounds, keeps 2e-4:
-# there a fast rate lost held-out facts (TrainingConfig.learning_rate).
+# three rounds of 2000 tasks; at selfplay's 2e-4 such a run moved the frontier by about the noise of the
+# student's own samples, and at 1e-3 the curricula drew further apart (docs/history.md, "Comparing
+# curricula"). `cosr selfplay`, six rounds, keeps 2e-4: there a fast rate lost held-out facts
+# (TrainingConfig.learning_rate).
 DEFAULTS = {"training.learning_rate": 1e-3}
 
 
@@ -54,12 +59,15 @@ class CompareSpec:
     out_dir: Path
     rounds: int = 3
     tasks_per_round: int = 2000
-    # +1.5 points: what `random` reached with the whole default budget, mean over seeds 3-5 of the default
-    # compare (rounded down to half a point; rule written down before those runs), so "tasks to milestone"
-    # reads how much sooner a curriculum gets where the baseline ends. +5 was reached by no run on embedded-v4.
+    # A gain over the baseline frontier accuracy: what the baseline strategy reaches with the whole budget,
+    # rounded down to half a point, so "tasks to milestone" reads how much sooner a curriculum gets where the
+    # baseline ends. This default was chosen on the held-out set of before the validation/test splits
+    # (docs/history.md); `milestone_from` applies the same rule to a validation compare, which is how a
+    # test result's milestone is to be chosen.
     milestone: float = 0.015
     milestone_gain: bool = True  # milestone is a gain over the baseline frontier accuracy, not an accuracy
     frontier: tuple[float, float] = BAND
+    split: Literal["validation", "test"] = "test"  # the held-out split every run is measured on (eval.split)
 
 
 def run_config(base: RunConfig, spec: CompareSpec, strategy: str, seed: int) -> RunConfig:
@@ -67,6 +75,7 @@ def run_config(base: RunConfig, spec: CompareSpec, strategy: str, seed: int) -> 
     run_id = f"{strategy}-s{seed}"
     cfg.run_id, cfg.run_dir, cfg.seed, cfg.rounds = run_id, spec.out_dir / run_id, seed, spec.rounds
     cfg.curator.strategy = strategy
+    cfg.eval.split = spec.split
     # Between rounds only the frontier levels, what the milestone is read on; every task at round 0 and the last.
     cfg.eval.between_rounds = spec.frontier
     # A round closes after exactly tasks_per_round tasks whatever the strategy (verified <= tasks).
@@ -129,6 +138,10 @@ def _check_stored_runs(base: RunConfig, spec: CompareSpec) -> None:
         except ValidationError as e:
             raise ValueError(f"{path} is not a run configuration cosr can read ({e.errors()[0]['msg']}): "
                              "compare into a new --out, or remove that run") from None
+        if stored.eval.split != reference.eval.split:  # named alone: runs of the two splits are never one result
+            raise ValueError(f"{path.parent} was measured on the {stored.eval.split} split and this compare is on "
+                             f"{reference.eval.split} (eval.split): compare into a new --out, or rerun with "
+                             f"--split {stored.eval.split}")
         if diff := config_differences(reference, stored):
             raise ValueError(f"{path.parent} was run with other settings ({', '.join(diff[:6])}"
                              f"{', ...' if len(diff) > 6 else ''}): compare into a new --out, or rerun with its settings")
@@ -490,6 +503,7 @@ def row(summary: dict[str, Any], spec: CompareSpec, distinct_tasks: Callable[[st
     return {
         "strategy": summary["strategy"],
         "seed": int(summary["run_id"].rsplit("-s", 1)[1]),
+        "split": spec.split,
         "run_dir": summary["run_dir"],
         "rounds": summary["rounds_completed"],
         "verified_tasks": summary["tasks"],  # every task the verifier judged (each with samples_per_task samples)
@@ -519,12 +533,61 @@ def never_reached(spec: CompareSpec) -> int:
     return (spec.rounds + 1) * spec.tasks_per_round
 
 
-def aggregate(rows: list[dict[str, Any]], never: int) -> list[dict[str, Any]]:
+RunKey = tuple[str, int]  # (strategy, seed)
+
+
+def task_outcomes(summary: dict[str, Any]) -> frontier.Outcomes:
+    """Each held-out task's outcome at every round, from the run's store: what the standard errors are over."""
+    from cosr.store import TrajectoryStore
+
+    store = TrajectoryStore(Path(summary["run_dir"]) / "store.sqlite")
+    try:
+        return store.evaluation_tasks(summary["run_id"])
+    finally:
+        store.close()
+
+
+def _gain(runs: list[frontier.Outcomes], pairs: list[frontier.Pair] | None,
+          baseline: list[frontier.Outcomes] | None = None) -> stats.Estimate | None:
+    """Gain (last round minus round 0) per held-out task and seed, less the baseline's on the same seed and task
+    when given, over the tasks every run answered: its mean with the two-way error (stats.two_way). Over
+    `pairs`, pooled (the frontier); over every pair (None), each skill weighted alike, as `learning_gain` is a
+    mean over skills. None where there is no task to read (no frontier level, or stores of an older cosr
+    without per-task outcomes)."""
+    tables = [frontier.answers(o, pairs) for o in runs + (baseline or [])]
+    tasks = sorted(set.intersection(*(set(t) for t in tables)))
+    if not tasks:
+        return None
+    gains = [[a[t][2] - a[t][1] for t in tasks] for a in tables]
+    if baseline:  # the strategy's runs first, then the baseline's, seed for seed
+        k = len(runs)
+        gains = [[g - b for g, b in zip(mine, base, strict=True)]
+                 for mine, base in zip(gains[:k], gains[k:], strict=True)]
+    weights = None
+    if pairs is None:  # a mean over skills: each skill weighs alike, whatever its count of distinct tasks
+        n = Counter(tables[0][t][0] for t in tasks)
+        weights = [1 / n[tables[0][t][0]] for t in tasks]
+    return stats.two_way(gains, weights)
+
+
+def _pairs(rows: list[dict[str, Any]]) -> list[frontier.Pair]:
+    return [frontier.parse_label(p) for p in rows[0]["frontier_pairs"]]  # one baseline, the same for every run
+
+
+def _dict(est: stats.Estimate | None) -> dict[str, Any] | None:
+    return None if est is None else est.as_dict()
+
+
+def aggregate(rows: list[dict[str, Any]], never: int,
+              outcomes: dict[RunKey, frontier.Outcomes] | None = None) -> list[dict[str, Any]]:
     """Per strategy over seeds: mean and spread (sample sd) of the headline figures. `tasks_to_milestone` is
-    over the seeds that reached it, `tasks_to_milestone_all` over every seed with `never` for those that did not."""
+    over the seeds that reached it, `tasks_to_milestone_all` over every seed with `never` for those that did not.
+    From the runs' per-task `outcomes` (None without), the frontier and all-skills gains with their standard
+    error over distinct tasks and seeds (`frontier_gain_estimate`, `learning_gain_estimate`: stats.Estimate.as_dict)."""
     out = []
     for strategy in dict.fromkeys(r["strategy"] for r in rows):
         mine = [r for r in rows if r["strategy"] == strategy]
+        runs = [outcomes[(strategy, r["seed"])] for r in mine] if outcomes else []
         reached = [r["tasks_to_milestone"] for r in mine if r["tasks_to_milestone"] is not None]
         every = [never if r["tasks_to_milestone"] is None else r["tasks_to_milestone"] for r in mine]
 
@@ -541,8 +604,81 @@ def aggregate(rows: list[dict[str, Any]], never: int) -> list[dict[str, Any]]:
                     **{k: ms(k) for k in ("frontier_open_gain", "frontier_small_gain") if k in mine[0]},
                     "learning_gain": ms("learning_gain"), "verified_correct": ms("verified_correct"),
                     "verified_tasks": ms("verified_tasks"),
-                    "final_accuracy": {s: _mean([r["final_accuracy"][s] for r in mine]) for s in mine[0]["final_accuracy"]}})
+                    "final_accuracy": {s: _mean([r["final_accuracy"][s] for r in mine]) for s in mine[0]["final_accuracy"]},
+                    "frontier_gain_estimate": _dict(_gain(runs, _pairs(rows))) if runs else None,
+                    "learning_gain_estimate": _dict(_gain(runs, None)) if runs else None})
     return out
+
+
+def paired(rows: list[dict[str, Any]], never: int, outcomes: dict[RunKey, frontier.Outcomes]) -> list[dict[str, Any]]:
+    """Every strategy against the first one listed (the baseline: random by default), seed for seed on the
+    same held-out tasks: the difference in frontier gain (the baseline's round 0 is every run's, so this is
+    also the difference in final frontier accuracy) and in all-skills gain, with the two-way error over tasks
+    and seeds; and in tasks to the milestone, one figure per run, with the error over seeds (a seed that never
+    reached it counted as `never`, as in `aggregate`: where either run did not, a difference of bounds,
+    counted in `bounded_seeds`). A strategy identical to the baseline differs by 0 everywhere."""
+    names = list(dict.fromkeys(r["strategy"] for r in rows))
+    by = {(r["strategy"], r["seed"]): r for r in rows}
+    out = []
+    for name in names[1:]:
+        seeds = sorted(s for n, s in by if n == name and (names[0], s) in by)
+        mine, base = [outcomes[(name, s)] for s in seeds], [outcomes[(names[0], s)] for s in seeds]
+        steps = [[never if by[(n, s)]["tasks_to_milestone"] is None else by[(n, s)]["tasks_to_milestone"]
+                  for n in (name, names[0])] for s in seeds]
+        out.append({"strategy": name, "baseline": names[0], "seeds": seeds,
+                    "frontier_gain": _dict(_gain(mine, _pairs(rows), base)),
+                    "learning_gain": _dict(_gain(mine, None, base)),
+                    "tasks_to_milestone": {**stats.over_seeds([a - b for a, b in steps]).as_dict(),
+                                           "bounded_seeds": sum(never in s for s in steps)}})
+    return out
+
+
+def results(rows: list[dict[str, Any]], spec: CompareSpec, never: int, outcomes: dict[RunKey, frontier.Outcomes],
+            milestone_note: str | None = None) -> dict[str, Any]:
+    """compare.json: the settings its figures depend on (the split first), one row per run, the aggregate per
+    strategy and the paired differences against the baseline."""
+    return {"split": spec.split, "rounds": spec.rounds, "tasks_per_round": spec.tasks_per_round,
+            "frontier": list(spec.frontier), "milestone": spec.milestone, "milestone_gain": spec.milestone_gain,
+            "milestone_from": milestone_note, "never_counts_as": never,
+            "rows": rows, "strategies": aggregate(rows, never, outcomes), "paired": paired(rows, never, outcomes)}
+
+
+def milestone_from(compare_dir: Path, base: RunConfig, spec: CompareSpec) -> tuple[float, str]:
+    """The milestone chosen on a `validation` compare, to judge `test` runs by: the frontier gain its baseline
+    (this compare's first strategy) reached with the whole budget, mean over its seeds, rounded down to half a
+    point. Refused where that compare was not on validation or not of this compare's settings and budget (the
+    gain of another budget is another milestone). Returns (gain, a line saying where it came from)."""
+    import json
+
+    path = compare_dir / "compare.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f"--milestone-from: cannot read {path} ({e})") from None
+    if not isinstance(data, dict) or "split" not in data:
+        raise ValueError(f"--milestone-from: {path} was written by an older cosr (no split recorded): "
+                         "rerun that compare")
+    if data["split"] != "validation":
+        raise ValueError(f"--milestone-from: {compare_dir} was measured on the {data['split']} split; a milestone "
+                         "is chosen on validation runs (cosr compare --split validation)")
+    baseline = spec.strategies[0]
+    mine = next((a for a in data["strategies"] if a["strategy"] == baseline), None)
+    configs = sorted(compare_dir.glob(f"{baseline}-s*/config.json"))
+    if mine is None or not configs:
+        raise ValueError(f"--milestone-from: {compare_dir} has no {baseline} runs (this compare's baseline)")
+    stored = RunConfig.model_validate_json(configs[0].read_text())
+    diff = [k for k in config_differences(run_config(base, spec, baseline, 0), stored) if k != "eval.split"]
+    diff += [k for k, ours in (("rounds", spec.rounds), ("frontier", list(spec.frontier))) if data[k] != ours]
+    if diff:
+        raise ValueError(f"--milestone-from: {compare_dir} was run with other settings ({', '.join(diff)}): "
+                         "choose the milestone on a validation compare of the same settings")
+    gain = mine["frontier_gain"][0]
+    value = math.floor(gain * 200 + 1e-9) / 200  # down to half a point; the 1e-9 keeps 0.015 from reading 0.01499..
+    if value <= 0:
+        raise ValueError(f"--milestone-from: {baseline} gained {gain:+.2%} on the frontier in {compare_dir}: "
+                         "no milestone above the baseline to choose")
+    return value, (f"milestone +{value:.1%}: {baseline}'s mean frontier gain on validation ({gain:+.2%}, "
+                   f"{mine['seeds']} seeds, {compare_dir}) rounded down to half a point")
 
 
 def plot(rows: list[dict[str, Any]], path: Path, spec: CompareSpec) -> Path:

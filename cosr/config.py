@@ -3,12 +3,17 @@ once and passed down."""
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+
+def cosr_home() -> Path:
+    """Where cosr keeps what it builds once per machine (students, the vLLM venv, held-out sets)."""
+    return Path(os.environ.get("COSR_HOME", Path.home() / ".cache" / "cosr"))
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -26,25 +31,23 @@ class StudentConfig(Section):
     prompt_template: str = "{prompt}\nAnswer:"
     use_chat_template: bool = False  # hf: the tokenizer's chat template; openai: /chat/completions
     concurrency: int = Field(default=8, ge=1, description="openai: requests in flight at once")
-    # The embedded student writes its steps: its worked solutions to levels 1-3 take up to 111 tokens
-    # (fraction_simplification; most under 50), levels 4-5 up to 186 (gcd of three numbers).
+    # The embedded student writes its steps: room for its longest worked solutions (levels 4-5).
     max_new_tokens: int = Field(default=128, ge=1)
-    # 1.0: self-play samples from the model's own distribution (expert iteration's proposal); the runs
-    # behind the training defaults below sampled at 1.0
+    # 1.0: self-play samples from the model's own distribution (expert iteration's proposal), as the
+    # training defaults below were tuned with.
     temperature: float = Field(default=1.0, ge=0.0)
-    # Self-play samples k answers per task (expert iteration): a task at 20% success yields a verified
-    # sample 59% of the time with k=4, and the hard tasks a student sometimes solves are the ones that teach.
+    # Self-play samples k answers per task (expert iteration): a task the student solves only sometimes
+    # still yields a verified sample most of the time, and those hard tasks are the ones that teach.
     samples_per_task: int = Field(default=4, ge=1)
     eval_temperature: float = Field(default=0.0, ge=0.0)
-    # hf: rows computed at once. 256: a random round's 8164 samples (calls of 512, one core) took 43-46 s
-    # against 53-64 s at 64 and 48-51 s at 128, and 120 s at 512 (one batch a call: it runs to its longest
-    # row); a greedy evaluation took the same at each (24 s for 3840). The samples do not depend on it.
+    # hf: rows computed at once, a matter of speed only: the samples do not depend on it. 256 was the
+    # fastest on a CPU; larger batches run to their longest row (docs/history.md).
     batch_size: int = Field(default=256, ge=1)
     request_timeout_s: float = Field(default=60.0, gt=0)
     # openai + weights: after loading an adapter, check that the server really serves it (adapter_probe.py).
     adapter_probe: bool = True
     adapter_probe_prompt: str = "What is 2 + 3?"  # rendered with prompt_template
-    # mean nats/token between served and predicted: a float32 server agrees to ~1e-6, a bf16 one to ~0.02
+    # mean nats/token between served and predicted: loose enough for a bf16 server, far below a wrong adapter
     adapter_probe_tolerance: float = Field(default=0.1, gt=0)
 
 
@@ -64,12 +67,12 @@ class CuratorLLMConfig(Section):
 class CuratorConfig(Section):
     strategy: str = "zpd"
     batch_size: int = Field(default=128, ge=1)
-    # Wide: the levels where the embedded student's held-out accuracy rose were at 15-25% success
-    # (chain_sum level 1, code_input levels 2-3); a 0.4-0.8 band sent the run to one-digit division (80 tasks).
+    # Wide: the embedded student learned most on levels it solved rarely; a narrow middle band sent runs to
+    # a small level it could only memorise (docs/history.md).
     target_success: tuple[float, float] = (0.1, 0.9)
     mastery_threshold: float = Field(default=0.8, gt=0, lt=1)
-    # 12, the Diagnostician's whole recent window: zpd teaches pairs at 15-25% success, where 6 failures
-    # in a row come by chance a third of the time (0.83^6) and 12 one time in ten.
+    # 12, the Diagnostician's whole recent window: zpd teaches pairs of low success, where a short run of
+    # failures comes often by chance.
     stuck_after: int = Field(default=12, ge=1, le=12)
     llm: CuratorLLMConfig = CuratorLLMConfig()
 
@@ -82,52 +85,42 @@ class CuratorConfig(Section):
 
 
 class TrainingConfig(Section):
-    # Rounds of a few hundred examples moved nothing measurable on the embedded student. Three rounds at
-    # 3000 (3 epochs each) raised the practised levels' held-out accuracy by +9.4, +4.0 and +1.2 points
-    # (seeds 0-2); at 2000 (2 epochs, lr 5e-4) by +6.2 (seed 0). README, "What to expect".
+    # Rounds of a few hundred examples moved nothing measurable on the embedded student (docs/history.md).
     every_verified: int = Field(default=3000, ge=1, description="train after this many distinct verified samples")
     max_tasks_per_round: int = Field(default=6000, ge=1, description="end a round after this many tasks even if few verified")
     lora_r: int = Field(default=16, ge=1)
     lora_alpha: int = Field(default=32, ge=1)
     lora_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     target_modules: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-    # One number, or one per round with the last repeating. 2e-4: the same gain on the practised levels as
-    # 5e-4 with less forgetting elsewhere (one round, 6.8k examples). Faster starts read better after three
-    # rounds and worse after six, and the six-round run is the one `cosr selfplay` delivers: 6e-4 throughout
-    # (seeds 0-1: all skills 25.0% and 25.5% at round 6 against 26.4% and 26.4%), and 6e-4 for three rounds
-    # then 2e-4 (seeds 0-2: 25.3%, 25.4%, 26.5% against 26.4%, 26.4%, 26.0%). README, "Learning rate".
-    # `cosr compare`'s three-round runs default to 1e-3 (cosr/compare.py, DEFAULTS).
+    # One number, or one per round with the last repeating. 2e-4: faster rates read better after three
+    # rounds and worse after six (they forget held-out facts), and six rounds is what `cosr selfplay`
+    # delivers (docs/history.md, "Learning rate"). `cosr compare`'s three-round runs default to 1e-3
+    # (cosr/compare.py, DEFAULTS).
     learning_rate: float | list[float] = 2e-4
     epochs: int = Field(default=3, ge=1)
     batch_size: int = Field(default=32, ge=1)
     replay_fraction: float = Field(default=0.5, ge=0.0, le=1.0, description="share of earlier rounds' data mixed in")
     # Train only on tasks that some sample failed: a task every sample solved is one the student already
-    # answers (its own answers there start at loss ~0.07), so it teaches little and costs a training step.
-    # Off: on embedded-v4 it taught less, random's frontier +0.4 / +0.5 (seeds 3-4) against +1.4 / +1.5
-    # with every solved task, though its LoRA rounds took 13-36 s against 35-60 s. README, "Comparing curricula".
+    # answers, so it seemed to teach little. Off: it taught less, though rounds ran faster (docs/history.md).
     mixed_only: bool = False
     # Rehearsal (agents/rehearsal.py): the base student's own correct greedy answers on a broad sample
     # of training tasks, up to this many rehearsal examples per example of the round's own.
     rehearsal_ratio: float = Field(default=0.5, ge=0.0)
     rehearsal_per_level: int = Field(default=128, ge=1, description="rehearsal tasks drawn per (skill, level)")
     # Its own seed, not the run's: the set is a reading of the base student, so runs of other seeds share it
-    # and a compare answers it once (~9000 greedy worked answers, about a minute a run) instead of once a seed.
+    # and a compare answers it once instead of once a seed.
     rehearsal_seed: int = 0
     # Teacher demonstrations (TeacherLM/RLT-style): for a task the student failed, the task's verified
     # reference becomes a training sample, up to this many per verified attempt of the student's own.
-    # Off: at 1.0 the default run (seed 0, 3 rounds) gained no more on the open levels (+2.4 vs +2.5)
-    # and lost more held-out facts on the small ones (-4.5 vs -2.3) (embedded-v2, bare answers). On
-    # embedded-v4 worked demonstrations (" {worked}", 1.0) cost the compare's frontier 3 points: random
-    # -2.6 / -3.7 / -3.0 (seeds 3-5) against +1.4 / +1.5 / +1.7 without, progress -1.1 against +1.9 (seed 3);
-    # all skills 45.2% -> 42.6-43.4% (first loss 1.06 against 0.07: most failures are far past the student).
+    # Off: demonstrations, bare or worked, taught no more and cost held-out accuracy, as most failures are
+    # far past the student (docs/history.md).
     demonstrations_ratio: float = Field(default=0.0, ge=0.0)
     demonstration_template: str = " {reference}"
     # The student a round delivers (evaluated, exported) is base + w x the trained change, a weight-space
     # interpolation (WiSE-FT; training/export.py), w per adapted module (1.0 for those not named) or one
-    # number for all; self-play and the next round go on from the trained adapter. Re-reading the three
-    # six-round default runs' round-6 adapters (README), mean over seeds: the trained adapter, practised
-    # +4.9, partly-known +0.0, open +4.2, all skills 25.5%; all modules at 0.75: +4.4, +1.0, +3.6, 26.2%;
-    # attention at 0.5: +5.3, +1.1, +4.1, 26.3%; attention at 0, MLP kept: +3.8, -0.0, +1.7, 25.5%.
+    # number for all; self-play and the next round go on from the trained adapter. Halving the attention
+    # change kept what a run taught on the levels it practised and lost fewer facts it never saw
+    # (docs/history.md).
     interpolation: float | dict[str, float] = {"q_proj": 0.5, "k_proj": 0.5, "v_proj": 0.5, "o_proj": 0.5}
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
@@ -158,14 +151,16 @@ class TrainingConfig(Section):
 
 
 class EvalConfig(Section):
-    # 240: 80 tasks per (skill, level), so a run's practised levels are read to +-2-3 points (paired);
-    # at 48 the frontier reading was +-8 points of noise. `cosr eval` at 240 takes 33 s with start-up.
+    # 240: 80 tasks per (skill, level) at the default levels, enough to read a level's paired gain to a
+    # few points; much fewer left the frontier reading in noise. A small level gives only what its share holds.
     per_skill: int = Field(default=240, ge=1)
     levels: list[int] = [1, 2, 3]
-    seed: int = 1_000_003  # held-out tasks come from their own seed space, never the run's
+    # Which held-out split a run is measured on: `validation` to choose settings, `test` to report
+    # (graphs/skills/splits.py). Each has its own seed space and its own share of every level's tasks.
+    split: Literal["validation", "test"] = "test"
     # (low, high): after a round before the last, answer only the held-out tasks of the levels whose baseline
-    # accuracy lies in that band, the frontier `cosr compare` reads its milestone on (58% of the tasks on
-    # embedded-v4); the baseline and the last round answer every task. None: every task after every round.
+    # accuracy lies in that band, the frontier `cosr compare` reads its milestone on; the baseline and the
+    # last round answer every task. None: every task after every round.
     # `cosr compare` sets it to its --frontier; a round evaluated in part is left out of per-skill accuracy.
     between_rounds: tuple[float, float] | None = None
 
@@ -194,10 +189,8 @@ class RunConfig(Section):
     runs_root: Path = Path("runs")
     run_dir: Path | None = None
     seed: int = 0
-    # 6: the held-out gain keeps growing after round 3. The default run at seeds 0/1: practised levels
-    # -2.8/-2.5 after 3 rounds, +5.4/+4.1 after 6 (seed 2: +5.2); open levels +3.4/+2.9 -> +4.4/+3.6
-    # (seed 2: +4.6); README.
-    # Three rounds of 6000 instead of six of 3000 gained less (+1.6 practised, seed 0).
+    # 6: the held-out gain kept growing after round 3, and three larger rounds gained less than six
+    # (docs/history.md).
     rounds: int = Field(default=6, ge=0)
     max_steps: int = Field(default=400, ge=1, description="hard cap on graph cycles, a guard against loops")
     skills: Path | None = None  # a YAML/JSON skill graph; None: the built-in catalog

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
@@ -73,6 +72,10 @@ class Annotation(Frozen):
     teacher: str = ""  # who wrote it (a curator model, a rule-based explainer)
 
 
+Split = Literal["train", "validation", "test"]
+HELDOUT_SPLITS: tuple[Split, ...] = ("validation", "test")
+
+
 class Task(Frozen):
     id: str
     skill: str
@@ -83,7 +86,7 @@ class Task(Frozen):
     reference: str = Field(description="reference answer (math) or reference solution (code)")
     check: CodeCheck | None = None
     seed: int
-    split: Literal["train", "heldout"] = "train"
+    split: Split = "train"
     provenance: Provenance = Provenance(strategy="generator")
     annotation: Annotation | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -98,15 +101,24 @@ class Task(Frozen):
     def with_provenance(self, provenance: Provenance) -> Task:
         return self.model_copy(update={"provenance": provenance})
 
-    @property
-    def fingerprint(self) -> str:
-        """Identity of the problem itself, whoever made it: used to keep held-out tasks out of training."""
-        return fingerprint(self.skill, self.prompt)
+    def to_export(self) -> dict[str, Any]:
+        """One line of `cosr heldout export` (and of `cosr judge`'s input): everything needed to see the task
+        and to verify an answer to it, the reference as text under `answer`."""
+        return {"id": self.id, "skill": self.skill, "level": self.difficulty, "split": self.split,
+                "prompt": self.prompt, "answer": self.reference, "answer_format": self.answer_format.value,
+                "verifier": self.verifier.value, "check": self.check.model_dump() if self.check else None,
+                "seed": self.seed, "metadata": self.metadata}
 
-
-def fingerprint(skill: str, prompt: str) -> str:
-    return hashlib.sha256(f"{skill}\n{prompt}".encode()).hexdigest()[:16]
-
+    @classmethod
+    def from_export(cls, line: dict[str, Any]) -> Task:
+        """A task from an export line (or any line in that format: `check` is needed for code tasks)."""
+        data = dict(line)
+        data["difficulty"] = data.pop("level", data.get("difficulty", 1))
+        data["reference"] = data.pop("answer", data.get("reference"))
+        data.setdefault("verifier", VerifierKind.CODE if data.get("check") else VerifierKind.MATH)
+        data.setdefault("seed", 0)
+        data.setdefault("id", f"{data.get('skill', 'task')}:{data['seed']}")
+        return cls.model_validate(data)
 
 def now() -> datetime:
     return datetime.now(UTC)

@@ -13,7 +13,7 @@ The band is also read in two parts by the size of a level's task space (`by_spac
 a few dozen distinct tasks (one-digit multiplication, division, lcm), the held-out tasks are facts
 that training never shows (the Curator bans them): the run can only keep or lose them. On an open
 level every held-out task is a new problem, so a gain there is generalisation. The embedded
-student's default runs gained on the open part and lost on the small part (README, "What to expect").
+student's default runs gained on the open part and lost on the small part (docs/history.md, measured before the splits).
 """
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from cosr import stats
+
 Pair = tuple[str, int]
+Outcomes = dict[int, dict[Pair, dict[str, bool]]]  # round -> (skill, level) -> task id -> solved (TrajectoryStore)
 BAND = (0.1, 0.8)  # partly learned, room to grow: the frontier a run is judged on besides its own practice
 
 
@@ -52,8 +55,7 @@ def practised_pairs(practice: dict[Pair, int], baseline: dict[Pair, tuple[int, i
                   if n / total >= share and p in baseline and baseline[p][0] < mastered * baseline[p][1])
 
 
-def paired_gain(outcomes: dict[int, dict[Pair, dict[str, bool]]], pairs: list[Pair], first: int,
-                last: int) -> tuple[float, float, int] | None:
+def paired_gain(outcomes: Outcomes, pairs: list[Pair], first: int, last: int) -> tuple[float, float, int] | None:
     """(gain, its standard error, tasks) from each held-out task's outcome before and after: the same
     tasks at both rounds, so the error is that of the per-task differences, far below two independent
     samples' where most tasks keep their outcome. None when the outcomes were not kept (older stores)."""
@@ -61,10 +63,17 @@ def paired_gain(outcomes: dict[int, dict[Pair, dict[str, bool]]], pairs: list[Pa
     diffs = [int(after[p][t]) - int(ok) for p in pairs for t, ok in before.get(p, {}).items() if t in after.get(p, {})]
     if not diffs:
         return None
-    n = len(diffs)
-    mean = sum(diffs) / n
-    var = sum((d - mean) ** 2 for d in diffs) / max(1, n - 1)
-    return mean, math.sqrt(var / n), n
+    est = stats.two_way([diffs])  # one run: the error over its tasks
+    return est.mean, est.se or 0.0, len(diffs)
+
+
+def answers(outcomes: Outcomes, pairs: list[Pair] | None = None) -> dict[str, tuple[str, int, int]]:
+    """task id -> (skill, solved at round 0, solved at the last round) over `pairs` (None: every pair), for the
+    tasks answered at both: what a gain's standard error is over. A task id counts once however often it was drawn."""
+    first, last = outcomes.get(0, {}), outcomes.get(max(outcomes, default=0), {})
+    keep = first.keys() if pairs is None else pairs
+    after = {t: ok for p in keep for t, ok in last.get(p, {}).items()}
+    return {t: (p[0], int(ok), int(after[t])) for p in keep for t, ok in first.get(p, {}).items() if t in after}
 
 
 def band_pairs(baseline: dict[Pair, tuple[int, int]], band: tuple[float, float] = BAND) -> list[Pair]:
@@ -89,7 +98,7 @@ def holds(evals: dict[Pair, tuple[int, int]], pairs: list[Pair]) -> bool:
 
 
 def report(levels: dict[int, dict[Pair, tuple[int, int]]], pairs: list[Pair],
-           outcomes: dict[int, dict[Pair, dict[str, bool]]] | None = None) -> dict[str, Any]:
+           outcomes: Outcomes | None = None) -> dict[str, Any]:
     """Pooled accuracy over `pairs` at every round that evaluated them all (a round evaluated in part,
     `eval.between_rounds`, may lack some), and the gain from round 0 to the last."""
     curve = {str(r): pooled(ev, pairs) for r, ev in sorted(levels.items()) if holds(ev, pairs)}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import random
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -15,7 +14,9 @@ from pathlib import Path
 from typing import Any, Self
 
 from cosr import frontier
+from cosr.audit import summary_audit
 from cosr.config import RunConfig, StudentConfig
+from cosr.pretraining import embedded_examples
 from cosr.domain import Domain
 from cosr.store import TrajectoryStore
 
@@ -24,23 +25,6 @@ Event = dict[str, Any]
 
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
-
-
-def embedded_examples(skills, student: StudentConfig, n: int, seed: int, banned: set[str]) -> list:
-    """Pretraining data for the embedded student: the easiest levels of the catalog (3/4 level 1, 1/4 level 2),
-    each math task answered with its worked solution (a student that writes the steps composes them: it
-    solves longer chains than it was shown, README "The embedded student")."""
-    from cosr.agents.hints import worked_answer
-    from cosr.training.backends import render_prompt
-    from cosr.training.data import Example
-
-    rng = random.Random(seed)
-    names, out = skills.names(), []
-    while len(out) < n:
-        task = skills.make_task(rng.choice(names), 1 if rng.random() < 0.75 else 2, rng.randrange(2**31))
-        if task.fingerprint not in banned:
-            out.append(Example(render_prompt(student, task.prompt), " " + worked_answer(task)))
-    return out
 
 
 @contextmanager
@@ -54,8 +38,6 @@ def _lock(path: Path) -> Iterator[None]:
 def ensure_embedded_student(log: Callable[[str], None] = print, force: bool = False) -> Path:
     """The embedded student's folder: one built here (`cosr student build`), else the shipped copy,
     else built now (about 14 minutes on two CPU cores)."""
-    from cosr.agents.evaluator import heldout_tasks
-    from cosr.config import EvalConfig
     from cosr.graphs.skills import SkillGraph
     from cosr.training.embedded import EmbeddedSpec, build_embedded_student, default_path, shipped_path
 
@@ -67,9 +49,7 @@ def ensure_embedded_student(log: Callable[[str], None] = print, force: bool = Fa
             return shipped
         log(f"building the embedded student in {path} (about 14 minutes on two CPU cores)")
         skills, spec = SkillGraph.builtin(), EmbeddedSpec()
-        # Held-out tasks of the built-in graph never reach pretraining either.
-        banned = {t.fingerprint for t in heldout_tasks(skills, EvalConfig(per_skill=64, levels=[1, 2, 3]))}
-        examples = embedded_examples(skills, StudentConfig(), spec.examples, spec.seed, banned)
+        examples = embedded_examples(skills, StudentConfig(), spec.examples, spec.seed)  # training problems only
         return build_embedded_student(examples, path, spec, log=log)
 
 
@@ -186,9 +166,10 @@ class SelfPlayRun:
         # is still the finished run it was, and a later --rounds N takes it on.
         self.write_config(self.rounds_before)
         skills = load_skills(cfg)
-        student_cfg = cfg.student
+        student_cfg, self.embedded = cfg.student, None
         if student_cfg.backend == "hf" and student_cfg.model is None:
-            student_cfg = student_cfg.model_copy(update={"model": str(ensure_embedded_student(log))})
+            self.embedded = ensure_embedded_student(log)
+            student_cfg = student_cfg.model_copy(update={"model": str(self.embedded)})
         executor = executor_for(skills, cfg)
         self.store = TrajectoryStore(self.run_dir / "store.sqlite")
         self.ctx = Context(
@@ -291,6 +272,9 @@ class SelfPlayRun:
             "strategy": self.ctx.strategy.name,
             "last_session": {"seconds": round(seconds, 1), "graph_steps": steps, "tasks": tasks_done,
                              "tasks_per_second": round(tasks_done / seconds, 2) if seconds else None},
+            # no held-out problem among what the run trained on (cosr audit RUN_DIR checks every level, more tasks)
+            "audit": summary_audit(self.run_dir, self.cfg, self.embedded),
+            "split": self.cfg.eval.split,
             "files": {"store": "store.sqlite", "checkpoints": "checkpoints.sqlite", "adapters": "adapters/",
                       "config": "config.json"},
         }

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from cosr.domain import Trajectory, fingerprint
+from cosr.domain import Task, Trajectory
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS trajectories (
@@ -144,11 +144,13 @@ class TrajectoryStore:
         rows = self._db.execute(f"SELECT body FROM trajectories{where} ORDER BY step, id", args).fetchall()
         return [Trajectory.model_validate_json(r[0]) for r in rows]
 
-    def fingerprints(self, run_id: str, *, max_step: int) -> set[str]:
-        """Fingerprints of the tasks handed out up to and including `max_step`."""
-        return {fingerprint(skill, prompt) for skill, prompt in self._db.execute(
-            "SELECT skill, json_extract(body, '$.task.prompt') FROM trajectories WHERE run_id = ? AND step <= ?",
-            (run_id, max_step))}
+    def handed_out(self, run_id: str, *, max_step: int | None = None) -> list[Task]:
+        """The distinct tasks handed out (up to and including `max_step`), in the order they were."""
+        rows = self._db.execute(
+            "SELECT json_extract(body, '$.task') FROM trajectories WHERE run_id = ? AND step <= ? "
+            "GROUP BY json_extract(body, '$.task.id') ORDER BY MIN(step), MIN(id)",
+            (run_id, 2**62 if max_step is None else max_step)).fetchall()
+        return [Task.model_validate_json(r[0]) for r in rows]
 
     def count(self, run_id: str | None = None, *, correct: bool | None = None, round: int | None = None) -> int:
         where, args = _where(run_id=run_id, correct=correct, round=round)

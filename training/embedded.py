@@ -8,6 +8,7 @@ would any Llama.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -17,9 +18,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from cosr.config import cosr_home
 from cosr.training.data import Example, batches, encode, train_step
 
-SPEC_VERSION = "embedded-v4"
+SPEC_VERSION = "embedded-v5"
 
 
 @dataclass(frozen=True)
@@ -31,18 +33,13 @@ class EmbeddedSpec:
     intermediate_size: int = 384
     max_positions: int = 512
     vocab_size: int = 512
-    # Data, not size, held the student back: 4800 steps of fresh examples (embedded-v4) answer 46.3% of the
-    # 13 math skills' held-out tasks where 2400 (embedded-v3) answered 28.4% (level 2: 49.5% against 19.9%);
-    # a 5.2M-parameter student given the same data learned no faster (README "Set up" and below).
+    # Data, not size, held the student back: twice the steps of fresh examples taught more, a larger model
+    # given the same data no faster (docs/history.md).
     examples: int = 307_200
     steps: int = 4800
     batch_size: int = 64
     learning_rate: float = 1e-3  # 3e-3 diverged (9% on one-digit addition after 300 steps; 1e-3: 100%)
     seed: int = 0
-
-
-def cosr_home() -> Path:
-    return Path(os.environ.get("COSR_HOME", Path.home() / ".cache" / "cosr"))
 
 
 def default_path() -> Path:
@@ -75,6 +72,14 @@ def train_tokenizer(texts: Sequence[str], vocab_size: int):
     tok.train_from_iterator(texts, trainer)
     return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
                                    model_max_length=512)
+
+
+def examples_digest(examples: Sequence[Example]) -> str:
+    """A digest of the pretraining examples, in order: what the student was trained on, in 64 characters."""
+    h = hashlib.sha256()
+    for e in examples:
+        h.update(f"{e.prompt}\x00{e.completion}\x00".encode())
+    return h.hexdigest()
 
 
 def build_embedded_student(
@@ -119,7 +124,9 @@ def build_embedded_student(
     tokenizer.save_pretrained(tmp)
     (tmp / "cosr_embedded.json").write_text(json.dumps(
         {"spec": asdict(spec), "version": SPEC_VERSION, "examples": len(examples), "tokens": tokens,
-         "seconds": round(time.perf_counter() - t0, 1), "final_loss": round(loss, 4)}, indent=2))
+         "seconds": round(time.perf_counter() - t0, 1), "final_loss": round(loss, 4),
+         # `cosr audit --student` replays the pretraining stream and checks it is this one before it trusts it
+         "examples_sha256": examples_digest(examples)}, indent=2))
     shutil.rmtree(out, ignore_errors=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp.rename(out)  # a half-built folder is never mistaken for a student

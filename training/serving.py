@@ -20,7 +20,7 @@ from typing import Self
 
 import httpx
 
-from cosr.training.embedded import cosr_home
+from cosr.config import cosr_home
 
 
 class VLLMUnavailable(RuntimeError):

@@ -21,11 +21,22 @@ from typing import Any
 
 from cosr.agents.curriculum import STRATEGIES, Pick, Written, band_level, unlocked
 from cosr.config import CuratorConfig
-from cosr.domain import CodeCheck, Mastery, Provenance, Task, VerifierKind
+from cosr.domain import HELDOUT_SPLITS, CodeCheck, Mastery, Provenance, Task, VerifierKind
+from cosr.graphs.skills.splits import heldout_tasks
 
 LIMIT = 10**60  # no practice problem needs larger numbers; keeps a hostile expression from eating memory
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
         ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
+
+
+def heldout_answers(ctx) -> set[tuple[str, int, str]]:
+    """(skill, level, reference) of every held-out task of both splits at the run's evaluation size: an LLM
+    that rewords a held-out problem escapes its identity but not its answer."""
+    if "heldout_answers" not in ctx.extras:
+        e = ctx.config.eval
+        ctx.extras["heldout_answers"] = {(t.skill, t.difficulty, t.reference.strip()) for split in HELDOUT_SPLITS
+                                         for t in heldout_tasks(ctx.skills, e.per_skill, e.levels, split)}
+    return ctx.extras["heldout_answers"]
 
 
 def evaluate_arithmetic(expr: str) -> Fraction:
@@ -111,9 +122,11 @@ class LLMCurriculum:
         check, computed = None, None
         if example.verifier == VerifierKind.MATH:
             computed = _fraction_text(evaluate_arithmetic(str(item["solution"])))
-        else:
-            check = CodeCheck(harness=str(item.get("harness") or CodeCheck.ANSWER_SLOT),
-                              tests=tuple(str(t) for t in item["tests"]))
+        else:  # without a test, any program that runs would pass: reject rather than reward anything
+            tests = item["tests"]
+            if not isinstance(tests, list) or not (tests := [str(t) for t in tests if str(t).strip()]):
+                raise ValueError("a code task needs a list of at least one test")
+            check = CodeCheck(harness=str(item.get("harness") or CodeCheck.ANSWER_SLOT), tests=tuple(tests))
         task = Task(id=f"llm:{pick.skill}:L{pick.level}:s{seed}:{i}", skill=pick.skill, difficulty=pick.level,
                     prompt=prompt, answer_format=example.answer_format, verifier=example.verifier, reference=answer,
                     check=check, seed=seed, provenance=Provenance(strategy=self.name, teacher=self.teacher,
@@ -147,13 +160,15 @@ class LLMCurriculum:
                     candidates.append(self.build(item, example, group[i], seed, i))
                 except (KeyError, TypeError, ValueError) as e:
                     out.rejected.append(f"{skill}@L{level} #{i}: malformed task ({e})"[:200])
-            banned = {t.fingerprint for t in ctx.heldout}
+            banned = heldout_answers(ctx)
             answers = [computed if computed is not None else t.reference for t, computed in candidates]
             verdicts = verify_batch([t for t, _ in candidates], answers, ctx.executor) if candidates else []
             accepted = 0
             for (task, _), verdict in zip(candidates, verdicts, strict=True):
-                if task.fingerprint in banned:
+                if ctx.skills.heldout_problem(task):
                     out.rejected.append(f"{task.id}: a held-out problem")
+                elif (task.skill, task.difficulty, task.reference.strip()) in banned:
+                    out.rejected.append(f"{task.id}: the answer of a held-out problem of its level (a rewording?)")
                 elif not verdict.correct:
                     out.rejected.append(f"{task.id}: reference fails the verifier ({verdict.details or verdict.status})"[:200])
                 else:

@@ -14,7 +14,7 @@ strategy that gates. Gated, progress spent a compare run's tasks on eight skills
 three rounds) or chain_sum level 1 (16%). Ungated it practises all 16, but that did not make it teach
 more: in the default compare (3 seeds) its frontier gain was -0.8 +- 0.2 points against random's -0.2 +-
 0.6, and the levels it took up rose no more than where nobody practised them (gcd level 3: +11 to +14
-with ~640 tasks, +10 to +11 with none). README, "Comparing curricula".
+with ~640 tasks, +10 to +11 with none). Measured before the splits (docs/history.md).
 
 A skill's weight is scaled by the openness of the level it would be taught at (`openness`): ungated,
 progress sampled small levels whose held-out facts practice can only lose (one-digit division,

@@ -30,15 +30,16 @@ def verify_batch(
     """Group by verifier kind, verify each group in one call, return verdicts in input order.
 
     A (task, answer) pair that comes twice is verified once: with several samples per task most of a
-    small student's answers repeat, and a program need not run in the sandbox twice."""
+    small student's answers repeat, and a program need not run in the sandbox twice. A task is known by its
+    id and its problem: tasks from a user's file (`cosr judge`) may share an id."""
     notes = notes or [""] * len(tasks)
     verdicts: list[Verdict | None] = [None] * len(tasks)
-    first: dict[tuple[str, str], int] = {}  # (task id, answer) -> the index verified for it
+    first: dict[tuple[str, str, str], int] = {}  # (task id, prompt, answer) -> the index verified for it
     groups: dict[VerifierKind, list[int]] = {}
     for i, (task, answer) in enumerate(zip(tasks, answers, strict=True)):
         if answer is None:
             verdicts[i] = unparseable(notes[i])
-        elif first.setdefault((task.id, answer), i) == i:
+        elif first.setdefault((task.id, task.prompt, answer), i) == i:
             groups.setdefault(task.verifier, []).append(i)
     for kind, idx in groups.items():
         results = VERIFIERS.get(kind)([tasks[i] for i in idx], [answers[i] for i in idx], executor)  # type: ignore[misc]
@@ -46,7 +47,7 @@ def verify_batch(
             verdicts[i] = v
     for i, (task, answer) in enumerate(zip(tasks, answers, strict=True)):
         if verdicts[i] is None:
-            verdicts[i] = verdicts[first[(task.id, answer)]]
+            verdicts[i] = verdicts[first[(task.id, task.prompt, answer)]]
     return [v for v in verdicts if v is not None]
 
 

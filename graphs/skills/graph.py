@@ -18,8 +18,9 @@ import networkx as nx
 import yaml
 from pydantic import ValidationError
 
-from cosr.domain import Provenance, Skill, Task
+from cosr.domain import HELDOUT_SPLITS, Provenance, Skill, Split, Task
 from cosr.graphs.skills import catalog
+from cosr.graphs.skills.splits import NoTaskInSplit, split_of
 from cosr.registry import RegistryError
 
 _LOADERS: dict[str, tuple[str, Callable[[str], Any]]] = {
@@ -27,6 +28,9 @@ _LOADERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     ".yml": ("YAML", yaml.safe_load),
     ".json": ("JSON", json.loads),
 }
+
+
+MAX_DRAWS = 2000  # draws of a level before it is taken to have no problem in the split asked for
 
 
 class SkillGraphError(ValueError):
@@ -100,27 +104,46 @@ class SkillGraph:
         level: int,
         seed: int,
         *,
-        split: Literal["train", "heldout"] = "train",
+        split: Split = "train",
         provenance: Provenance | None = None,
     ) -> Task:
+        """Task `seed` of (skill, level) in `split`: a draw whose problem belongs to another split is drawn
+        again (splits.py), so a training task is never a held-out problem, however it is spelt. Each held-out
+        split draws from a seed space of its own."""
         spec = self[skill]
         if not 1 <= level <= spec.levels:
             raise SkillGraphError(f"skill {skill!r} has levels 1..{spec.levels}, got {level}")
-        problem = catalog.generate(spec.generator, level, seed, **spec.params)
-        return Task(
-            id=f"{split}:{skill}:L{level}:s{seed}",
-            skill=skill,
-            difficulty=level,
-            prompt=problem.prompt,
-            answer_format=problem.answer_format,
-            verifier=problem.verifier,
-            reference=problem.reference,
-            check=problem.check,
-            seed=seed,
-            split=split,
-            metadata={"generator": spec.generator, **problem.metadata},
-            **({"provenance": provenance} if provenance else {}),
-        )
+        base = "" if split == "train" else f":{split}"
+        for draw in range(MAX_DRAWS):
+            problem = catalog.generate(spec.generator, level, seed, base + (f":r{draw}" if draw else ""), **spec.params)
+            task = Task(
+                id=f"{split}:{skill}:L{level}:s{seed}",
+                skill=skill,
+                difficulty=level,
+                prompt=problem.prompt,
+                answer_format=problem.answer_format,
+                verifier=problem.verifier,
+                reference=problem.reference,
+                check=problem.check,
+                seed=seed,
+                split=split,
+                metadata={"generator": spec.generator, **problem.metadata, **({"redraws": draw} if draw else {})},
+                **({"provenance": provenance} if provenance else {}),
+            )
+            if split_of(self.identity(task)) == split:
+                return task
+        raise NoTaskInSplit(f"skill {skill!r} level {level}: no {split} problem in {MAX_DRAWS} draws")
+
+    def identity(self, task: Task) -> str:
+        """The problem a task poses, whoever wrote it: its family (the skill's generator) and that family's
+        rule (identity.py). Two tasks with one identity are the same problem for every exclusion."""
+        family = self[task.skill].generator if task.skill in self else task.metadata.get("generator", task.skill)
+        rule = catalog.GENERATORS.get(family).identity if family in catalog.GENERATORS else catalog.normalized_prompt
+        return f"{family}:{rule(task)}"
+
+    def heldout_problem(self, task: Task) -> bool:
+        """Whether a task (from any source: a generator, an LLM, a file) poses a held-out problem."""
+        return split_of(self.identity(task)) in HELDOUT_SPLITS
 
     def distinct_tasks(self, skill: str, level: int, draws: int = 256) -> int:
         """Distinct tasks among `draws` seeds of (skill, level): how large the level's task space looks.
@@ -128,7 +151,7 @@ class SkillGraph:
         from, so practising it moves no held-out accuracy. Cached per graph."""
         key = (skill, level)
         if key not in self._distinct:
-            self._distinct[key] = len({self.make_task(skill, level, seed).fingerprint for seed in range(draws)})
+            self._distinct[key] = len({self.identity(self.make_task(skill, level, seed)) for seed in range(draws)})
         return self._distinct[key]
 
     def to_dict(self) -> dict[str, Any]:

@@ -41,12 +41,14 @@ executor = "unsafe-process"
 def test_compare_writes_one_row_per_strategy_and_seed(tiny_run_config, tmp_path):
     (tmp_path / "base.toml").write_text(_base_toml(tiny_run_config))
     out, rows_file, png = tmp_path / "cmp", tmp_path / "rows.json", tmp_path / "curves.png"
-    args = [*COSR, "compare", "--strategies", "random,zpd", "--seeds", "2", "--rounds", "2", "--tasks-per-round", "16",
-            "--milestone", "0.5", "--config", str(tmp_path / "base.toml"), "--out", str(out),
-            "--json", str(rows_file), "--plot", str(png)]
+    common = [*COSR, "compare", "--strategies", "random,zpd", "--seeds", "2", "--rounds", "2", "--tasks-per-round", "16",
+              "--config", str(tmp_path / "base.toml"), "--out", str(out), "--json", str(rows_file), "--plot", str(png)]
+    args = [*common, "--milestone", "0.5"]
     done = subprocess.run([*args, "--jobs", "3"], check=False, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
-    rows = json.loads(rows_file.read_text())
+    data = json.loads(rows_file.read_text())
+    assert data == json.loads((out / "compare.json").read_text()) and data["split"] == "test"
+    rows = data["rows"]
     assert sorted((r["strategy"], r["seed"]) for r in rows) == [("random", 0), ("random", 1), ("zpd", 0), ("zpd", 1)]
     for r in rows:
         assert r["verified_tasks"] == 32 and r["rounds"] == 2  # the same task budget for every run
@@ -57,20 +59,36 @@ def test_compare_writes_one_row_per_strategy_and_seed(tiny_run_config, tmp_path)
         # the frontier: the (skill, level) pairs whose baseline lies in the band, the same for every run
         assert r["frontier_pairs"] == rows[0]["frontier_pairs"]
         assert r["frontier_gain"] == round(r["frontier_accuracy"] - r["frontier_accuracy_before"], 4)
+        assert r["split"] == "test"
+    # zpd against random, seed for seed on the same held-out tasks, computed by the compare itself
+    (zpd,) = data["paired"]
+    assert (zpd["strategy"], zpd["baseline"], zpd["seeds"]) == ("zpd", "random", [0, 1])
+    assert (zpd["frontier_gain"] is None) == (not rows[0]["frontier_pairs"])  # no frontier, nothing to pair on
+    every = zpd["learning_gain"]  # all skills: every held-out task, each counted once however often drawn
+    assert every["seeds"] == 2 and 0 < every["tasks"] <= 3 * 4 and every["se"] is not None
+    means = {a["strategy"]: a["learning_gain_estimate"]["mean"] for a in data["strategies"]}
+    assert abs(every["mean"] - (means["zpd"] - means["random"])) < 1e-4
+    assert "paired against random" in done.stdout and "tasks, 2 seeds" in done.stdout
     baselines = {json.dumps(json.loads((out / f"{r['strategy']}-s{r['seed']}" / "summary.json").read_text())
                             ["heldout_accuracy"]["0"], sort_keys=True) for r in rows}
     assert len(baselines) == 1  # one starting student, one held-out set: the same baseline everywhere
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
-    assert "curricula compared: tasks to" in done.stdout and "zpd" in done.stdout
+    assert "curricula compared on the test split: tasks to" in done.stdout and "zpd" in done.stdout
     assert done.stdout.count("round 2: held-out") == 4  # three workers sharing the cores report every run's rounds
     again = subprocess.run(args, check=False, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "round 1: held-out" not in again.stdout  # finished runs are reused
-    assert json.loads(rows_file.read_text()) == rows
+    assert json.loads(rows_file.read_text()) == data
+    # Runs measured on test are no validation runs: refused, naming the setting; nor do they choose a milestone
+    other_split = subprocess.run([*args, "--split", "validation"], capture_output=True, text=True, timeout=600, check=False)
+    said = " ".join(other_split.stdout.split())
+    assert other_split.returncode == 2 and "measured on the test split and this compare is on validation (eval.split)" in said
+    chosen = subprocess.run([*common, "--milestone-from", str(out)], capture_output=True, text=True, timeout=600, check=False)
+    assert chosen.returncode == 2 and "a milestone is chosen on validation runs" in " ".join(chosen.stdout.split())
     # Other settings into the same --out: refused before anything runs, not mixed with the stored runs
     (tmp_path / "base.toml").write_text(_base_toml(tiny_run_config, epochs=2))
     other = subprocess.run(args, capture_output=True, text=True, timeout=600, check=False)
     assert other.returncode == 2 and "other settings (training.epochs)" in " ".join(other.stdout.split())
-    assert "held-out" not in other.stdout and json.loads(rows_file.read_text()) == rows
+    assert "held-out" not in other.stdout and json.loads(rows_file.read_text()) == data
     # The runs trained at the compare's own learning rate (the file names none); another is other settings too
     (tmp_path / "base.toml").write_text(_base_toml(tiny_run_config))
     stored = json.loads((out / "zpd-s1" / "config.json").read_text())["training"]["learning_rate"]

@@ -15,7 +15,10 @@ CASES = [
     ("We get \\boxed{42} and check 41 < 42.", F.NUMBER, "42"),
     ("\\boxed{\\frac{3}{4}}", F.EXPRESSION, "\\frac{3}{4}"),
     ("nested \\boxed{\\frac{1}{\\sqrt{2}}}", F.EXPRESSION, "\\frac{1}{\\sqrt{2}}"),
-    ("two boxes \\boxed{1} then \\boxed{2}", F.NUMBER, "2"),
+    ("the same box twice \\boxed{2}, so \\boxed{2}. The answer is 2.", F.NUMBER, "2"),
+    ("\\boxed{82 \\text{ apples}}", F.NUMBER, "82"),
+    ("So the answer is x = 5", F.NUMBER, "5"),
+    ("\\boxed{28 + 62}", F.NUMBER, "28 + 62"),  # an expression, passed on for the verifier to refuse
     ("The answer is $-7$.", F.NUMBER, "-7"),
     ("The answer is 1,234.", F.NUMBER, "1234"),
     ("x = 3/4", F.EXPRESSION, "3/4"),
@@ -52,6 +55,20 @@ def test_unparseable_output_is_none_with_a_reason(raw, fmt, why):
         assert ex.answer == "12" and ex.note == "last number"
     else:
         assert ex.answer is None and why in ex.note
+
+
+@pytest.mark.parametrize(("raw", "fmt"), [
+    ("two boxes \\boxed{1} then \\boxed{2}", F.NUMBER),
+    ("The answer is 3. On second thought, \\boxed{4}", F.NUMBER),
+    ("It is 3 or 4", F.NUMBER),
+    ("The answer is either 3 or 4.", F.NUMBER),
+    ("\\boxed{3 \\text{ or } 4}", F.NUMBER),
+    ("\\boxed{\\frac{1}{2}} or maybe \\boxed{\\frac{3}{4}}", F.EXPRESSION),
+    ("answer: [1, 2]\nanswer: [2, 1]", F.LITERAL),
+])
+def test_several_different_answers_are_no_answer(raw, fmt):
+    ex = extract_answer(raw, fmt)
+    assert ex.answer is None and ex.note.startswith("several different answers"), ex
 
 
 def test_garbage_never_raises():

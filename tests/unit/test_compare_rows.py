@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,133 @@ def test_the_leaderboard_prints_a_long_strategy_name_whole_on_a_narrow_terminal(
     console = Console(width=90, record=True)
     console.print(leaderboard(agg, spec, 0.415, never_reached(spec)))
     assert "│ learnability │" in console.export_text()
+
+
+# Paired statistics from the runs' stores: gcd@L1 is the frontier (4 held-out tasks), addition@L1 is not.
+BEFORE = {("gcd", 1): {"t0": False, "t1": False, "t2": True, "t3": False}, ("addition", 1): {"a0": True, "a1": True}}
+FINAL = {  # gcd@L1 outcomes at the last round per (strategy, seed); addition keeps its two tasks
+    ("random", 0): [1, 0, 1, 0], ("random", 1): [0, 0, 1, 0],  # frontier gains [1,0,0,0] and [0,0,0,0]
+    ("zpd", 0): [1, 1, 1, 0], ("zpd", 1): [1, 0, 1, 1],  # [1,1,0,0] and [1,0,0,1]
+}
+REACHED = {("random", 0): None, ("random", 1): 4000, ("zpd", 0): 2000, ("zpd", 1): 2000}
+
+
+def _stored_runs(tmp_path: Path, final: dict, reached: dict, drawn_twice: str | None = None) -> tuple[list[dict], dict]:
+    """Rows and per-task outcomes read back from a store per run (a task `drawn_twice` recorded twice)."""
+    from cosr.compare import task_outcomes
+
+    base = {"heldout_accuracy": 0.5, "frontier_accuracy": 0.4, "frontier_gain": 0.0155, "learning_gain": 0.0,
+            "verified_correct": 10, "verified_tasks": 20, "final_accuracy": {"gcd": 0.5}, "frontier_pairs": ["gcd@L1"]}
+    rows, outcomes = [], {}
+    for (strategy, seed), solved in final.items():
+        run_id = f"{strategy}-s{seed}"
+        store = TrajectoryStore(tmp_path / run_id / "store.sqlite")
+        last = {("gcd", 1): {f"t{i}": bool(ok) for i, ok in enumerate(solved)}, ("addition", 1): BEFORE[("addition", 1)]}
+        for rnd, levels in ((0, BEFORE), (3, last)):
+            tasks = [(t, s, lv, ok) for (s, lv), ts in levels.items() for t, ok in ts.items()]
+            tasks += [(t, s, lv, ok) for t, s, lv, ok in tasks if t == drawn_twice]
+            store.record_evaluation(run_id, rnd, {}, None, per_task=tasks)
+        store.close()
+        outcomes[(strategy, seed)] = task_outcomes({"run_dir": str(tmp_path / run_id), "run_id": run_id})
+        rows.append(dict(base, strategy=strategy, seed=seed, tasks_to_milestone=reached[(strategy, seed)]))
+    return rows, outcomes
+
+
+def test_paired_differences_against_the_baseline_seed_for_seed_on_the_same_tasks(tmp_path):
+    from cosr.compare import paired
+
+    rows, outcomes = _stored_runs(tmp_path, FINAL, REACHED, drawn_twice="t1")
+    (zpd,) = paired(rows, 8000, outcomes)
+    assert (zpd["strategy"], zpd["baseline"], zpd["seeds"]) == ("zpd", "random", [0, 1])
+    front = zpd["frontier_gain"]
+    # differences [0,1,0,0] and [1,0,0,1]: mean 3/8; the residual mean square (11/8 over 3) over 2 x 4 cells is
+    # the whole error here (task and seed components estimated below it)
+    assert front["mean"] == 0.375 and front["tasks"] == 4 and front["seeds"] == 2  # t1, drawn twice, counted once
+    assert front["se"] == round(math.sqrt(11 / 192), 5) and front["z"] == round(0.375 / math.sqrt(11 / 192), 2)
+    assert front["se_tasks"] == 0.125 and front["se_seeds"] == 0.125 and front["noise"]
+    # all skills: gcd and addition weigh alike, and addition did not move: half the frontier's difference
+    assert zpd["learning_gain"]["mean"] == 0.1875 and zpd["learning_gain"]["tasks"] == 6
+    # tasks to the milestone: 2000 - 8000 (random seed 0 never reached it) and 2000 - 4000
+    steps = zpd["tasks_to_milestone"]
+    assert steps["mean"] == -4000 and steps["se"] == 2000 and steps["z"] == -2.0 and steps["tasks"] is None
+    assert steps["bounded_seeds"] == 1
+
+
+def test_a_strategy_identical_to_the_baseline_differs_by_nothing(tmp_path):
+    from cosr.compare import paired
+
+    final = {**FINAL, ("same", 0): FINAL[("random", 0)], ("same", 1): FINAL[("random", 1)]}
+    reached = {**REACHED, ("same", 0): None, ("same", 1): 4000}
+    rows, outcomes = _stored_runs(tmp_path, final, reached)
+    same = paired(rows, 8000, outcomes)[1]
+    assert same["strategy"] == "same"
+    for key in ("frontier_gain", "learning_gain", "tasks_to_milestone"):
+        assert (same[key]["mean"], same[key]["se"], same[key]["z"], same[key]["noise"]) == (0, 0, None, True)
+
+
+def test_each_strategys_gain_has_its_error_over_tasks_and_seeds_and_one_seed_says_so(tmp_path):
+    rows, outcomes = _stored_runs(tmp_path, FINAL, REACHED)
+    random, zpd = aggregate(rows, 8000, outcomes)
+    # zpd's gains [1,1,0,0] and [1,0,0,1]: mean 0.5; the seeds agree (0.5 each), the residual 1/3 over 8 cells
+    est = zpd["frontier_gain_estimate"]
+    assert (est["mean"], est["seeds"], est["se_seeds"]) == (0.5, 2, 0) and est["se"] == round(math.sqrt(1 / 24), 5)
+    assert random["frontier_gain_estimate"]["mean"] == 0.125
+    assert zpd["learning_gain_estimate"]["mean"] == 0.25  # gcd +0.5, addition 0, a mean over the two skills
+    one = aggregate([r for r in rows if r["seed"] == 0], 8000, outcomes)[1]["frontier_gain_estimate"]
+    assert one["seeds"] == 1 and one["se_seeds"] is None  # gains [1,1,0,0]: sd over 4 tasks, over sqrt(4)
+    assert one["se"] == one["se_tasks"] == round(math.sqrt(1 / 3) / 2, 5)
+
+
+def test_the_paired_table_says_noise_under_three_standard_errors_and_one_seed_outright(tmp_path):
+    from rich.console import Console
+
+    from cosr.cli_compare import paired_table
+    from cosr.compare import paired
+
+    rows, outcomes = _stored_runs(tmp_path, FINAL, REACHED)
+    console = Console(width=200, record=True)
+    console.print(paired_table(paired(rows, 8000, outcomes)))
+    console.print(paired_table(paired([r for r in rows if r["seed"] == 0], 8000, outcomes)))
+    lines = console.export_text().splitlines()
+    frontier = [line for line in lines if "frontier gain" in line]
+    assert "+37.50%" in frontier[0] and "4 tasks, 2 seeds" in frontier[0] and "noise (under 3 s.e.)" in frontier[0]
+    assert "4 tasks, 1 seed: no seed spread" in frontier[1]
+    milestone = [line for line in lines if "tasks to milestone" in line]
+    assert "-4000" in milestone[0] and "1 of 2 seeds a bound" in milestone[0]
+    assert "no s.e.: 1 seed: no seed spread" in milestone[1]
+
+
+def test_a_compare_on_one_split_refuses_runs_measured_on_the_other(tmp_path):
+    validation = CompareSpec(strategies=["random"], seeds=[0], out_dir=tmp_path, split="validation")
+    cfg = run_config(RunConfig(), validation, "random", 0)
+    assert cfg.eval.split == "validation"
+    (tmp_path / "random-s0").mkdir()
+    (tmp_path / "random-s0" / "config.json").write_text(cfg.model_dump_json())
+    with pytest.raises(ValueError, match=r"random-s0 was measured on the validation split and this compare is on "
+                                         r"test \(eval.split\): compare into a new --out, or rerun with --split validation"):
+        run_all(RunConfig(), CompareSpec(strategies=["random"], seeds=[0], out_dir=tmp_path))
+    assert sorted(p.name for p in (tmp_path / "random-s0").iterdir()) == ["config.json"]  # nothing started
+
+
+def test_the_milestone_is_chosen_on_a_validation_compare_and_applied_on_test(tmp_path):
+    import json
+
+    from cosr.compare import milestone_from, results
+
+    def compare_dir(name: str, split: str, rounds: int = 3) -> Path:
+        spec = CompareSpec(strategies=["random", "zpd"], seeds=[0, 1], out_dir=tmp_path / name, split=split, rounds=rounds)
+        rows, outcomes = _stored_runs(spec.out_dir, FINAL, REACHED)  # random's frontier gain 0.0155 on both seeds
+        (spec.out_dir / "random-s0" / "config.json").write_text(run_config(RunConfig(), spec, "random", 0).model_dump_json())
+        (spec.out_dir / "compare.json").write_text(json.dumps(results(rows, spec, 8000, outcomes)))
+        return spec.out_dir
+
+    test = CompareSpec(strategies=["random", "zpd"], seeds=[3], out_dir=tmp_path / "test")
+    value, note = milestone_from(compare_dir("val", "validation"), RunConfig(), test)
+    assert value == 0.015 and "random's mean frontier gain on validation (+1.55%, 2 seeds" in note
+    with pytest.raises(ValueError, match="measured on the test split; a milestone is chosen on validation runs"):
+        milestone_from(compare_dir("test-0", "test"), RunConfig(), test)
+    with pytest.raises(ValueError, match=r"other settings \(rounds\)"):
+        milestone_from(compare_dir("val-4", "validation", rounds=4), RunConfig(), test)
+    faster = RunConfig.model_validate({"training": {"learning_rate": 5e-3}})
+    with pytest.raises(ValueError, match=r"other settings \(training.learning_rate\)"):
+        milestone_from(tmp_path / "val", faster, test)

@@ -14,13 +14,25 @@ from cosr.agents.curator import curate
 from cosr.agents.curriculum import Pick, make_strategy
 from cosr.agents.curriculum.llm import evaluate_arithmetic
 from cosr.agents.evaluator import heldout_tasks
+from cosr.config import EvalConfig
 from cosr.domain import Attempt, Trajectory, Verdict
 from cosr.graphs.context import Context
 from cosr.graphs.skills import SkillGraph
 from cosr.store import TrajectoryStore
 from tests.support.openai_server import ScriptedOpenAIServer
 
-GOOD = {"prompt": "What is 21 + 34?", "answer": "55", "solution": "21 + 34"}
+GOOD = {"prompt": "What is 22 + 34?", "answer": "56", "solution": "22 + 34"}
+
+
+def _held_out_reworded() -> dict:
+    """A test-split chain_sum problem with its first two terms swapped (a + b - c -> b + a - c): still held out."""
+    task = next(t for t in heldout_tasks(SkillGraph.builtin(), EvalConfig(per_skill=40, levels=[2]))
+                if t.skill == "chain_sum" and re.match(r"What is \d+ \+ \d+ ", t.prompt))
+    a, b, rest = re.match(r"What is (\d+) \+ (\d+)(.*)\?", task.prompt).groups()
+    return {"prompt": f"What is {b}+{a}{rest}?", "answer": task.reference, "solution": f"{b}+{a}{rest}"}
+
+
+HELD = _held_out_reworded()
 WRONG = {"prompt": "What is 18 + 27?", "answer": "46", "solution": "18 + 27"}  # the reference is wrong
 
 
@@ -31,6 +43,8 @@ def curator_llm(model: str, prompt: str) -> str:
     k = int(re.search(r"Write (\d+) new problems", prompt).group(1))
     if "Skill: subtraction" in prompt:
         return "Sorry, I cannot help with that."  # no JSON at all
+    if "Skill: chain_sum" in prompt:
+        return json.dumps({"tasks": [HELD] * k})
     return "Here you go:\n```json\n" + json.dumps({"tasks": ([GOOD, WRONG] * k)[:k]}) + "\n```"
 
 
@@ -58,9 +72,14 @@ def test_a_task_whose_reference_fails_the_verifier_is_rejected(ctx, server):
     assert written.leftover == [Pick("addition", 2, "weakest")]  # the generator makes up for the rejected one
     task = written.tasks[0]
     assert task.provenance.strategy == "llm" and task.provenance.teacher == "openai:curator"
-    assert (task.skill, task.difficulty, task.reference) == ("addition", 2, "55")
+    assert (task.skill, task.difficulty, task.reference) == ("addition", 2, "56")
     request = server.requests[-1]
     assert request["path"].endswith("/chat/completions") and request["model"] == "curator" and "seed" in request
+
+
+def test_a_held_out_problem_in_another_spelling_is_rejected(ctx):
+    written = ctx.strategy.write_tasks([Pick("chain_sum", 2, "weakest")], ctx, random.Random(0))
+    assert written.tasks == [] and len(written.rejected) == 1 and written.rejected[0].endswith(": a held-out problem")
 
 
 def test_the_curator_never_hands_out_a_rejected_task(ctx):
@@ -106,3 +125,14 @@ def test_arithmetic_checks_are_exact_and_refuse_code():
     for bad in ("__import__('os')", "x + 1", "2 ** 1000", "1/0"):
         with pytest.raises(ValueError):
             evaluate_arithmetic(bad)
+
+
+@pytest.mark.parametrize("tests", [[], ["  "], "assert f(1) == 2"])
+def test_a_code_task_without_a_test_is_malformed(tests):
+    from cosr.config import CuratorConfig
+
+    strategy = make_strategy("llm", CuratorConfig(strategy="llm", llm={"base_url": "http://127.0.0.1:9/v1", "model": "m"}))
+    example = SkillGraph.builtin().make_task("code_synthesis", 1, 0)
+    item = {"prompt": "Write f with f(1) == 2.", "answer": "def f(x):\n    return x + 1\n", "tests": tests}
+    with pytest.raises(ValueError, match="at least one test"):
+        strategy.build(item, example, Pick("code_synthesis", 1, "weakest"), 0, 0)

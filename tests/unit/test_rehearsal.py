@@ -37,10 +37,10 @@ def test_rehearsal_tasks_cover_every_level_and_no_heldout_task(ctx):
     tasks = rehearsal_tasks(ctx)
     every_level = {(s.name, lv) for s in ctx.skills.skills() for lv in range(1, s.levels + 1)}
     assert {(t.skill, t.difficulty) for t in tasks} == every_level
-    assert not {t.fingerprint for t in tasks} & {t.fingerprint for t in ctx.heldout}
+    assert not any(ctx.skills.heldout_problem(t) for t in tasks)
     n = ctx.config.training.rehearsal_per_level
     for level in every_level:
-        prints = [t.fingerprint for t in tasks if (t.skill, t.difficulty) == level]
+        prints = [ctx.skills.identity(t) for t in tasks if (t.skill, t.difficulty) == level]
         assert len(prints) == len(set(prints)) <= n  # distinct; fewer only where the level has fewer
     assert {t.provenance.strategy for t in tasks} == {"rehearsal"}
     assert [t.id for t in rehearsal_tasks(ctx)] == [t.id for t in tasks]  # seeded: a resumed run draws the same

@@ -52,9 +52,9 @@ def test_a_short_run_trains_two_rounds_and_records_everything(tiny_run_config):
 def test_held_out_tasks_never_reach_the_student_in_training(tiny_run_config):
     with SelfPlayRun(tiny_run_config) as run:
         list(run.events())
-        heldout = {t.fingerprint for t in run.ctx.heldout}
-        trained = {t.task.fingerprint for t in run.store.trajectories(run.run_id)}
-        assert heldout and not heldout & trained
+        heldout = {run.ctx.skills.identity(t) for t in run.ctx.heldout}
+        trained = {run.ctx.skills.identity(t.task) for t in run.store.trajectories(run.run_id)}
+        assert heldout and trained and not heldout & trained
 
 
 def test_a_finished_run_goes_on_when_asked_for_more_rounds(tiny_run_config):

@@ -58,9 +58,9 @@ def test_builtin_prerequisites_and_ancestors(builtin):
 def test_every_builtin_skill_makes_a_task_at_every_level(builtin):
     for s in builtin.skills():
         for level in range(1, s.levels + 1):
-            task = builtin.make_task(s.name, level, seed=3, split="heldout")
-            assert task.id == f"heldout:{s.name}:L{level}:s3"
-            assert (task.skill, task.difficulty, task.split, task.seed) == (s.name, level, "heldout", 3)
+            task = builtin.make_task(s.name, level, seed=3, split="train")
+            assert task.id == f"train:{s.name}:L{level}:s3"
+            assert (task.skill, task.difficulty, task.split, task.seed) == (s.name, level, "train", 3)
             assert task.verifier == (VerifierKind.CODE if s.domain == Domain.CODE else VerifierKind.MATH)
             assert task.metadata["generator"] == s.generator
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cosr.domain import AnswerFormat, CodeCheck, Domain, VerifierKind
+from cosr.graphs.skills.identity import IdentityRule, normalized_prompt
 from cosr.registry import Registry
 
 
@@ -39,24 +40,27 @@ class GeneratorSpec:
     levels: int
     generate: GenerateFn
     description: str = ""
+    identity: IdentityRule = normalized_prompt  # what makes two of its tasks the same problem (identity.py)
 
 
 GENERATORS: Registry[GeneratorSpec] = Registry("skill generator")
 
 
 def register_generator(
-    name: str, generate: GenerateFn, *, domain: Domain, levels: int, description: str = ""
+    name: str, generate: GenerateFn, *, domain: Domain, levels: int, description: str = "",
+    identity: IdentityRule = normalized_prompt,
 ) -> GeneratorSpec:
-    return GENERATORS.register(name, GeneratorSpec(name, domain, levels, generate, description))
+    return GENERATORS.register(name, GeneratorSpec(name, domain, levels, generate, description, identity))
 
 
-def generate(name: str, level: int, seed: int, **params: Any) -> Problem:
+def generate(name: str, level: int, seed: int, stream: str = "", **params: Any) -> Problem:
     spec = GENERATORS.get(name)
     if not 1 <= level <= spec.levels:
         raise ValueError(f"generator {name!r} has levels 1..{spec.levels}, got {level}")
     # The generator's name and the level are part of the seed, so that seed 7 of `addition` and seed 7
-    # of `subtraction` (or of another level) are unrelated draws, not the same numbers reused.
-    return spec.generate(level, random.Random(f"{name}:{level}:{seed}"), **params)
+    # of `subtraction` (or of another level) are unrelated draws, not the same numbers reused; `stream`
+    # gives each held-out split a seed space of its own (graphs/skills/splits.py).
+    return spec.generate(level, random.Random(f"{name}:{level}:{seed}{stream}"), **params)
 
 
 def integer(rng: random.Random, digits: int) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, integer, register_generator
 
 LEVELS = {1: {"digits": 1}, 2: {"digits": 2}, 3: {"digits": 3}, 4: {"digits": 4}, 5: {"digits": 6}}
@@ -23,5 +24,6 @@ def addition(level: int, rng: random.Random) -> Problem:
 
 
 register_generator(
-    "addition", addition, domain=Domain.MATH, levels=len(LEVELS), description="a + b, digits by level"
+    "addition", addition, domain=Domain.MATH, levels=len(LEVELS), description="a + b, digits by level",
+    identity=identity.expression,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, _rg, register_generator
 
 # reasoning-gym ChainSumConfig fields: terms and digits are (min, max) ranges drawn per item.
@@ -35,4 +36,5 @@ register_generator(
     domain=Domain.MATH,
     levels=len(LEVELS),
     description="a + b - c ..., terms and digits by level (reasoning-gym chain_sum)",
+    identity=identity.expression,
 )

@@ -8,7 +8,9 @@ from __future__ import annotations
 import random
 
 from cosr.domain import AnswerFormat, CodeCheck, Domain, VerifierKind
+from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, _programs, register_generator
+from cosr.graphs.skills.catalog._guard import GUARD
 
 
 def code_input(level: int, rng: random.Random) -> Problem:
@@ -20,7 +22,8 @@ def code_input(level: int, rng: random.Random) -> Problem:
         answer_format=AnswerFormat.LITERAL,
         verifier=VerifierKind.CODE,
         reference=repr(x),
-        check=CodeCheck(harness=program.source + "\n__x__ = ({{answer}})\n", tests=(f"assert f(__x__) == {output!r}",)),
+        check=CodeCheck(harness=program.source + "\n__x__ = ({{answer}})\n" + GUARD,
+                        tests=(f"assert __same__(f(__x__), {output!r})",)),
         metadata={"family": program.family, "output": repr(output)},
     )
 
@@ -31,4 +34,5 @@ register_generator(
     domain=Domain.CODE,
     levels=len(_programs.LEVELS),
     description="find an input x with f(x) == y for a small Python function; families by level",
+    identity=identity.program_and_question,
 )

@@ -5,7 +5,9 @@ from __future__ import annotations
 import random
 
 from cosr.domain import AnswerFormat, CodeCheck, Domain, VerifierKind
+from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, _programs, register_generator
+from cosr.graphs.skills.catalog._guard import GUARD
 
 
 def code_output(level: int, rng: random.Random) -> Problem:
@@ -16,9 +18,8 @@ def code_output(level: int, rng: random.Random) -> Problem:
         answer_format=AnswerFormat.LITERAL,
         verifier=VerifierKind.CODE,
         reference=repr(program.fn(x)),
-        check=CodeCheck(
-            harness=program.source + "\n__answer__ = ({{answer}})\n", tests=(f"assert __answer__ == f({x!r})",)
-        ),
+        check=CodeCheck(harness=program.source + "\n__answer__ = ({{answer}})\n" + GUARD,
+                        tests=(f"assert __same__(__answer__, f({x!r}))",)),
         metadata={"family": program.family, "input": repr(x)},
     )
 
@@ -29,4 +30,5 @@ register_generator(
     domain=Domain.CODE,
     levels=len(_programs.LEVELS),
     description="predict f(x) for a small Python function; shifts, affine, branches, loops, lists by level",
+    identity=identity.program_and_question,
 )

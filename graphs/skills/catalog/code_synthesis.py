@@ -9,7 +9,9 @@ from __future__ import annotations
 import random
 
 from cosr.domain import AnswerFormat, CodeCheck, Domain, VerifierKind
+from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, _programs, register_generator
+from cosr.graphs.skills.catalog._guard import GUARD
 
 SHOWN, HIDDEN = 4, 2
 
@@ -23,7 +25,8 @@ def code_synthesis(level: int, rng: random.Random) -> Problem:
         answer_format=AnswerFormat.CODE,
         verifier=VerifierKind.CODE,
         reference=program.source,
-        check=CodeCheck(harness=CodeCheck.ANSWER_SLOT, tests=tuple(f"assert f({x}) == {y}" for x, y in pairs)),
+        check=CodeCheck(harness=CodeCheck.ANSWER_SLOT + "\n" + GUARD,
+                        tests=tuple(f"assert __same__(f({x}), {y})" for x, y in pairs)),
         metadata={"family": program.family, "shown": pairs[:SHOWN], "hidden": pairs[SHOWN:]},
     )
 
@@ -34,4 +37,5 @@ register_generator(
     domain=Domain.CODE,
     levels=len(_programs.LEVELS),
     description="write f from input/output pairs (some hidden); families by level",
+    identity=identity.reference_program,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, integer, register_generator
 
 LEVELS = {
@@ -35,4 +36,5 @@ register_generator(
     domain=Domain.MATH,
     levels=len(LEVELS),
     description="exact division n / d, digits of divisor and quotient by level",
+    identity=identity.expression,
 )

@@ -6,6 +6,7 @@ import random
 from fractions import Fraction
 
 from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, register_generator
 
 # denominators: "same" (one shared), "multiple" (one a multiple of the other), or independent up to max.
@@ -37,11 +38,11 @@ def fraction_addition(level: int, rng: random.Random) -> Problem:
         total += Fraction(n, d) if op == "+" else -Fraction(n, d)
         expression += f" {op} {n}/{d}"
     return Problem(
-        prompt=f"What is {expression}?",
+        prompt=f"What is {expression}? Give the answer in lowest terms.",
         answer_format=AnswerFormat.EXPRESSION,
         verifier=VerifierKind.MATH,
         reference=str(total),
-        metadata={"expression": expression},
+        metadata={"expression": expression, "lowest_terms": True},
     )
 
 
@@ -51,4 +52,5 @@ register_generator(
     domain=Domain.MATH,
     levels=len(LEVELS),
     description="a/b + c/d (reduced answer); unlike denominators from level 2, minus from level 4",
+    identity=identity.expression,
 )

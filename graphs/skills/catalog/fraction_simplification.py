@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 
 from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, _rg, register_generator
 
 # reasoning-gym FractionSimplificationConfig fields: range of the reduced parts, and of the common factor.
@@ -26,11 +27,11 @@ def fraction_simplification(level: int, rng: random.Random) -> Problem:
         if meta["simplified_numerator"] != meta["simplified_denominator"]:
             break
     return Problem(
-        prompt=f"Simplify {meta['numerator']}/{meta['denominator']}.",
+        prompt=f"Simplify {meta['numerator']}/{meta['denominator']} to lowest terms.",
         answer_format=AnswerFormat.EXPRESSION,
         verifier=VerifierKind.MATH,
         reference=f"{meta['simplified_numerator']}/{meta['simplified_denominator']}",
-        metadata={"factor": meta["factor"], "source": "reasoning_gym/fraction_simplification"},
+        metadata={"factor": meta["factor"], "source": "reasoning_gym/fraction_simplification", "lowest_terms": True},
     )
 
 
@@ -40,4 +41,5 @@ register_generator(
     domain=Domain.MATH,
     levels=len(LEVELS),
     description="reduce n/d to lowest terms, sizes by level (reasoning-gym fraction_simplification)",
+    identity=identity.ordered_numbers,
 )

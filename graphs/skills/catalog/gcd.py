@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, _rg, register_generator
 
 # reasoning-gym GCDConfig fields: how many numbers, and their range.
@@ -38,4 +39,5 @@ register_generator(
     domain=Domain.MATH,
     levels=len(LEVELS),
     description="gcd of 2-4 numbers, sizes by level (reasoning-gym gcd)",
+    identity=identity.number_set,
 )

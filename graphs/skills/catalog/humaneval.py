@@ -14,6 +14,7 @@ from pathlib import Path
 
 from cosr.domain import AnswerFormat, CodeCheck, Domain, VerifierKind
 from cosr.graphs.skills.catalog import Problem, register_generator
+from cosr.graphs.skills.catalog._guard import GUARD
 from cosr.humaneval import HumanEvalTask, load_tasks
 
 SAMPLE = Path(__file__).with_name("humaneval_sample.jsonl")
@@ -35,7 +36,8 @@ def humaneval(level: int, rng: random.Random, path: str = str(SAMPLE)) -> Proble
         answer_format=AnswerFormat.CODE,
         verifier=VerifierKind.CODE,
         reference=task.canonical_solution,
-        check=CodeCheck(harness=task.prompt + "{{answer}}", tests=(task.test, f"check({task.entry_point})")),
+        check=CodeCheck(harness=task.prompt + "{{answer}}\n" + GUARD,
+                        tests=(task.test, f"check(__checked__({task.entry_point}))")),
         metadata={"task_id": task.task_id, "source": str(path)},
     )
 

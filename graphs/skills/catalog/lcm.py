@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, _rg, register_generator
 
 # reasoning-gym LCMConfig fields: how many numbers, and their range (small: the lcm grows fast).
@@ -38,4 +39,5 @@ register_generator(
     domain=Domain.MATH,
     levels=len(LEVELS),
     description="lcm of 2-3 numbers, sizes by level (reasoning-gym lcm)",
+    identity=identity.number_set,
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 
 from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, _rg, register_generator
 
 # reasoning-gym SimpleEquationsConfig fields. Without "*" the unknown has coefficient 1.
@@ -41,4 +42,5 @@ register_generator(
     domain=Domain.MATH,
     levels=len(LEVELS),
     description="solve a*x + b = c for integer x, terms and sizes by level (reasoning-gym simple_equations)",
+    identity=identity.equation,
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 
 from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, register_generator
 
 LEVELS = {
@@ -52,4 +53,5 @@ register_generator(
     domain=Domain.MATH,
     levels=len(LEVELS),
     description="mixed + - * with precedence, parentheses from level 3",
+    identity=identity.expression,
 )

@@ -6,6 +6,7 @@ import math
 import random
 
 from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, register_generator
 
 LEVELS = {
@@ -37,4 +38,5 @@ register_generator(
     domain=Domain.MATH,
     levels=len(LEVELS),
     description="p% of n, whole answers; p and n by level",
+    identity=identity.ordered_numbers,
 )

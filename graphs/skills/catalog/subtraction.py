@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, integer, register_generator
 
 LEVELS = {
@@ -36,4 +37,5 @@ register_generator(
     domain=Domain.MATH,
     levels=len(LEVELS),
     description="a - b, digits by level; negative results from level 4",
+    identity=identity.expression,
 )
