@@ -36,6 +36,20 @@ def step_back(pick: Pick, skills, mastery: dict[str, Mastery], stuck_after: int)
     return pick
 
 
+def within_reach(picks: list[Pick], mastery: dict[str, Mastery]) -> list[Pick]:
+    """For a person: each pick at most one level above the highest level solved on its skill (level 1 before
+    any). A strategy's draw alone jumps: zpd's Thompson draw over the band sent a person from a skipped
+    level 2 to level 4, and from a first solved level 1 to level 4 (a level-4 pair's low success carries a
+    weight like a small level 1's)."""
+    out = []
+    for pick in picks:
+        m = mastery.get(pick.skill)
+        reach = 1 + max((int(lv) for lv, (c, _) in (m.by_level.items() if m else ()) if c > 0), default=0)
+        out.append(pick if pick.level <= reach else
+                   Pick(pick.skill, reach, f"{pick.reason}; one level at a time: level {reach}, not {pick.level}"))
+    return out
+
+
 def step_back_half(picks: list[Pick], skills, mastery: dict[str, Mastery], stuck_after: int) -> list[Pick]:
     """Every other pick of a stuck skill steps back; the rest keep probing it. Moving all of them was
     absorbing: a stuck skill was never attempted again, so it stayed stuck for the rest of the run
@@ -82,7 +96,15 @@ def handed_out(ctx: Context, step: int) -> set[str]:
 
 
 def curate(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
-    ctx = runtime.context
+    return choose_tasks(state, runtime.context)
+
+
+def curate_for_person(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """The Curator of a tutoring session: the same choice, each pick `within_reach` of the person."""
+    return choose_tasks(state, runtime.context, for_person=True)
+
+
+def choose_tasks(state: SelfPlayState, ctx: Context, *, for_person: bool = False) -> dict[str, Any]:
     cfg = ctx.config.curator
     mastery = state.get("mastery") or {}
     # Seeded by run seed and step: a replayed step after a crash picks the very same tasks.
@@ -90,6 +112,8 @@ def curate(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     rng = random.Random(f"{ctx.config.seed}:{step}")
     seen = handed_out(ctx, step)
     picks = ctx.strategy.choose(ctx.skills, mastery, cfg.batch_size, rng)
+    if for_person:
+        picks = within_reach(picks, mastery)
     picks = step_back_half(picks, ctx.skills, mastery, cfg.stuck_after)
     stepped = sorted({p.reason for p in picks if p.reason.startswith("stuck")})
     log: dict[str, Any] = {"stepped_back": stepped}

@@ -23,16 +23,12 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from cosr.agents.curriculum import predicted_success
-from cosr.domain import Mastery, Task, Verdict
+from cosr.domain import Mastery, Task, Verdict, success_at
 from cosr.graphs.context import Context
 from cosr.graphs.state import SelfPlayState
 
 RECENT = 12  # tasks kept per skill for the stuck rule and recent accuracy
 LEVEL_DECAY = 0.9  # per update (one batch): the per-level record follows a student who is learning
-
-
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
 
 
 def update_mastery(m: Mastery, results: list[tuple[int, float]], threshold: float, levels: int) -> Mastery:
@@ -44,7 +40,7 @@ def update_mastery(m: Mastery, results: list[tuple[int, float]], threshold: floa
     ability = m.ability
     for i, (level, correct) in enumerate(results):
         k = max(0.15, 1.2 / math.sqrt(1 + (m.attempts + i) / 4))
-        ability += k * (float(correct) - _sigmoid(ability - (level - 1)))
+        ability += k * (float(correct) - success_at(ability, level))
     by_level = {lv: (c * LEVEL_DECAY, n * LEVEL_DECAY) for lv, (c, n) in m.by_level.items()}
     for level, correct in results:
         c, n = by_level.get(level, (0.0, 0.0))

@@ -9,15 +9,16 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from cosr import frontier
 from cosr.agents.answer_adapter import extract_answer
 from cosr.agents.verifiers import verify_batch
 from cosr.config import EvalConfig, StudentConfig
-from cosr.domain import Task
+from cosr.domain import Task, accuracy
 from cosr.graphs.context import Context
 from cosr.graphs.skills import splits
 from cosr.graphs.state import SelfPlayState
+from cosr.training.evaluation import band_pairs, per_level, per_skill, skill_accuracy
 from cosr.training.export import INTERPOLATED, delivered_adapter
+from cosr.training.results import EvaluationEvent
 
 
 def heldout_tasks(skills, cfg: EvalConfig) -> list[Task]:
@@ -43,23 +44,6 @@ def evaluate_student(student, tasks: list[Task], student_cfg: StudentConfig, exe
         _, correct = answer(student, tasks, student_cfg, executor, temperature=temp)
         solved = [s or c for s, c in zip(solved, correct, strict=True)]
     return solved
-
-
-def per_level(tasks: list[Task], solved: list[bool]) -> dict[tuple[str, int], tuple[int, int]]:
-    """(solved, total) per (skill, level)."""
-    out: dict[tuple[str, int], tuple[int, int]] = {}
-    for t, ok in zip(tasks, solved, strict=True):
-        c, n = out.get((t.skill, t.difficulty), (0, 0))
-        out[(t.skill, t.difficulty)] = (c + ok, n + 1)
-    return out
-
-
-def per_skill(per_level: dict[tuple[str, int], tuple[int, int]]) -> dict[str, tuple[int, int]]:
-    out: dict[str, tuple[int, int]] = {}
-    for (skill, _), (c, n) in per_level.items():
-        c0, n0 = out.get(skill, (0, 0))
-        out[skill] = (c0 + c, n0 + n)
-    return out
 
 
 @contextmanager
@@ -90,9 +74,9 @@ def evaluate(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
             version = student.adapter_version
     skills = record(ctx, rnd, solved, version, tasks)
     partial = len(tasks) < len(ctx.heldout)
-    evaluations[str(rnd)] = {s: round(c / n, 4) for s, (c, n) in skills.items()}
-    runtime.stream_writer({"event": "evaluation", "round": rnd, "accuracy": evaluations[str(rnd)], "partial": partial,
-                           "pooled": round(sum(solved) / len(solved), 4)})
+    evaluations[str(rnd)] = skill_accuracy(skills)
+    runtime.stream_writer(EvaluationEvent(round=rnd, accuracy=evaluations[str(rnd)], partial=partial,
+                                          pooled=round(accuracy(sum(solved), len(solved)), 4)))
     return {"evaluations": evaluations, "rounds_done": rnd, "round": rnd + 1, "round_tasks": 0, "round_verified": 0}
 
 
@@ -105,7 +89,7 @@ def _between_rounds(ctx: Context, rnd: int) -> list[Task] | None:
     baseline = ctx.store.evaluation_levels(ctx.run_id).get(0)
     if not baseline:
         return None
-    pairs = set(frontier.band_pairs(baseline, band))
+    pairs = set(band_pairs(baseline, band))
     return [t for t in ctx.heldout if (t.skill, t.difficulty) in pairs]
 
 

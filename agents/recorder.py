@@ -12,6 +12,7 @@ from langgraph.runtime import Runtime
 from cosr.domain import Trajectory, distinct
 from cosr.graphs.context import Context
 from cosr.graphs.state import SelfPlayState
+from cosr.training.results import BatchEvent
 
 
 def trajectory_id(run_id: str, step: int, index: int, task_id: str, tries: int = 0) -> str:
@@ -30,7 +31,7 @@ def record(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     ]
     ctx.store.add_trajectories(items)
     verified = len(distinct([t for t in items if t.verdict.correct]))  # what the round can train on
-    runtime.stream_writer({"event": "batch", "round": rnd, "step": step, "tasks": len(tasks), "verified": verified,
-                           "note": state.get("curator_note", "")})
+    runtime.stream_writer(BatchEvent(round=rnd, step=step, tasks=len(tasks), verified=verified,
+                                     note=state.get("curator_note", "")))
     return {"round_tasks": state.get("round_tasks", 0) + len(tasks),
             "round_verified": state.get("round_verified", 0) + verified}

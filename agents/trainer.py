@@ -9,7 +9,6 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from cosr.agents.hints import worked_answer
 from cosr.agents.rehearsal import STRATEGY as REHEARSAL
 from cosr.agents.rehearsal import rehearsal_set
 from cosr.domain import Trajectory, distinct
@@ -19,6 +18,7 @@ from cosr.training.backends import render_prompt
 from cosr.training.data import Example, annotated
 from cosr.training.export import INTERPOLATED, interpolate_adapter, interpolates
 from cosr.training.lora import train_lora
+from cosr.training.results import RoundResult, TrainedEvent
 
 
 def training_examples(ctx: Context, rnd: int) -> list[tuple[Example, str]]:
@@ -59,7 +59,7 @@ def demonstration(ctx: Context, t: Trajectory) -> Example:
     (`{reference}`) or worked the way the embedded student writes (`{worked}`: the steps computed from the
     task's own numbers, then `So the answer is X`; the bare reference for a task without steps, code)."""
     completion = (ctx.config.training.demonstration_template.replace("{reference}", t.task.reference)
-                  .replace("{worked}", worked_answer(t.task)))
+                  .replace("{worked}", ctx.skills.worked_answer(t.task)))
     return Example(prompt=render_prompt(ctx.config.student, t.task.prompt),
                    completion=annotated(completion, t.task.annotation))
 
@@ -87,5 +87,5 @@ def train(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
         student.load_adapter(out, out.name)  # self-play goes on from the trained adapter
         info.update(stats.to_dict(), adapter=out.name)
     ctx.store.record_round(ctx.run_id, rnd, info)
-    runtime.stream_writer({"event": "trained", **info})
+    runtime.stream_writer(TrainedEvent(result=RoundResult.model_validate(info)))
     return {"adapter": info.get("adapter", state.get("adapter"))}

@@ -4,7 +4,8 @@
 person should see; the reply is an answer (on to the Answer-Adapter and Verifier) or a request.
 `respond` turns the verdict into feedback (which test failed, what kind of mistake), hands out
 graded hints, explains after repeated failure or on request, and reveals the answer only once the
-person has tried and is moving on. Hints come from `agents/hints.py`, deterministic, no LLM.
+person has tried and is moving on. Hints come from `agents/hints.py` over the skill's own worked steps,
+deterministic, no LLM.
 """
 
 from __future__ import annotations
@@ -66,13 +67,14 @@ def feedback(task: Task, attempt: Attempt, verdict: Verdict) -> str:
 
 
 def respond(state: TutorState, runtime: Runtime[Context]) -> dict[str, Any]:
+    skills = runtime.context.skills
     task, command, tries = state["task"], state.get("command", "answer"), state.get("tries", 0)
     mistakes = (state.get("diagnosis") or {}).get("mistakes", {}).get(task.skill)
     hints = list(state.get("hints") or [])
     if command == "hint":
-        return {"hints": [*hints, hint(task, len(hints), mistakes)]}
+        return {"hints": [*hints, hint(skills, task, len(hints), mistakes)]}
     if command == "explain":  # on request: the worked steps, the answer only if the person has tried
-        return {"explanation": explanation(task, mistakes, reveal=tries > 0).render()}
+        return {"explanation": explanation(skills, task, mistakes, reveal=tries > 0).render()}
     done = state.get("tasks_done", 0) + 1
     if command == "skip":
         reveal = f" The answer was {task.reference}." if tries else ""
@@ -82,10 +84,10 @@ def respond(state: TutorState, runtime: Runtime[Context]) -> dict[str, Any]:
         return {"feedback": f"Correct! ({task.skill}, level {task.difficulty})", "task": None, "tasks_done": done}
     tries += 1
     update: dict[str, Any] = {"tries": tries, "feedback": feedback(task, attempt, verdict),
-                              "hints": [*hints, hint(task, len(hints), mistakes)]}
+                              "hints": [*hints, hint(skills, task, len(hints), mistakes)]}
     if tries >= MOVE_ON_AFTER:
-        update.update(task=None, tasks_done=done, explanation=explanation(task, mistakes, reveal=True).render())
+        update.update(task=None, tasks_done=done, explanation=explanation(skills, task, mistakes, reveal=True).render())
         update["feedback"] += f"\nThat was {tries} tries; the answer was {task.reference}. On to another task."
     elif tries >= EXPLAIN_AFTER:
-        update["explanation"] = explanation(task, mistakes).render()
+        update["explanation"] = explanation(skills, task, mistakes).render()
     return update

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cosr.frontier import BAND, band_pairs
 from cosr.graphs.skills import SkillGraph
 from cosr.store import TrajectoryStore
+from cosr.training.evaluation import BAND, band_pairs
 
 
 def readings(run: Path, rnd: int, prerequisites: dict[str, list[str]]) -> list[tuple[tuple[str, int], float, int, int]]:

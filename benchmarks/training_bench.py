@@ -19,13 +19,12 @@ from pathlib import Path
 
 
 def _examples(n: int, template: str):
-    from cosr.agents.hints import worked_answer
     from cosr.graphs.skills import SkillGraph
     from cosr.training.data import Example
 
     skills, rng = SkillGraph.builtin(), random.Random(0)
     tasks = [skills.make_task(rng.choice(skills.names()), rng.randint(1, 3), rng.randrange(2**31)) for _ in range(n)]
-    return [Example(template.replace("{prompt}", t.prompt), " " + worked_answer(t)) for t in tasks], tasks
+    return [Example(template.replace("{prompt}", t.prompt), " " + skills.worked_answer(t)) for t in tasks], tasks
 
 
 def _lora_round(model: str, n: int, out: str, queue) -> None:
@@ -40,7 +39,7 @@ def _lora_round(model: str, n: int, out: str, queue) -> None:
 
 def main() -> None:
     from cosr.config import StudentConfig
-    from cosr.run import ensure_embedded_student
+    from cosr.graphs.collaborators import ensure_embedded_student
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default=None, help="HF folder (default: the embedded student)")

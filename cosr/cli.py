@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from cosr.cli_compare import compare_command
 from cosr.cli_judge import judge_command
@@ -16,7 +17,12 @@ from cosr.cli_tutor import tutor_command
 from cosr.cli_ui import ui_command
 from cosr.cli_yardstick import audit_command, heldout_app
 from cosr.config import ConfigError, load_config
-from cosr.frontier import BAND, OPEN
+from cosr.display import heldout_table, run_view
+from cosr.domain import accuracy
+from cosr.graphs.skills import SkillGraph, SkillGraphError
+from cosr.store import TrajectoryStore
+from cosr.training.evaluation import BAND, OPEN
+from cosr.training.results import DoneEvent, FrontierReport, HeldoutReport, write_heldout_report
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="cosr: a curator, a student and a deterministic verifier that teach small models to reason.")
@@ -32,9 +38,9 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _frontier_curve(fr: dict) -> str:
-    curve = " -> ".join(f"{'before' if r == '0' else 'round ' + r}: {v:.1%}" for r, v in fr["accuracy"].items())
-    return f"{curve}; gain {fr['gain']:+.1%} ± {fr['gain_stderr']:.1%} ({fr.get('gain_stderr_kind', 'independent')} s.e.)"
+def _frontier_curve(fr: FrontierReport) -> str:
+    curve = " -> ".join(f"{'before' if r == '0' else 'round ' + r}: {v:.1%}" for r, v in fr.accuracy.items())
+    return f"{curve}; gain {fr.gain:+.1%} ± {fr.gain_stderr:.1%} ({fr.gain_stderr_kind} s.e.)"
 
 
 @app.command()
@@ -49,13 +55,14 @@ def selfplay(
     split: Annotated[Optional[str], typer.Option(help="held-out split the run is measured on: test (default) or validation (to choose settings)")] = None,
 ) -> None:
     """Run batch self-play: curate, attempt, verify, record, and LoRA-train the student in rounds."""
-    from cosr.display import RunView, heldout_table
-    from cosr.run import SelfPlayRun
+    from cosr.graphs.plugins import check_plugin_names
+    from cosr.graphs.session import SelfPlayRun
     from cosr.training.backends.openai_compat import StudentUnavailable
 
     try:
         cfg = load_config(config, {"run_dir": run_dir, "seed": seed, "curator.strategy": strategy,
                                    "student.model": student_model, "eval.split": split})
+        check_plugin_names(cfg)
         run = SelfPlayRun(cfg, resume=resume, rounds=rounds, log=lambda m: console.print(f"[dim]{m}[/]"))
     except (ConfigError, FileNotFoundError, ValueError) as e:
         _fail(str(e))
@@ -63,11 +70,11 @@ def selfplay(
         summary = None
         resume_with = f"  cosr selfplay --resume {run.run_id}" + (f" --run-dir {run.run_dir}" if run_dir else "")
         try:
-            with RunView(console, run.run_id, run.cfg.rounds) as view:
+            with run_view(console, run.run_id, run.cfg) as view:
                 for ev in run.events():
                     view.handle(ev)
-                    if ev["event"] == "done":
-                        summary = ev["summary"]
+                    if isinstance(ev, DoneEvent):
+                        summary = ev.summary
         except KeyboardInterrupt:
             console.print(f"\n[yellow]interrupted.[/] Nothing verified is lost; continue with\n{resume_with}")
             raise typer.Exit(130) from None
@@ -76,27 +83,27 @@ def selfplay(
                           f"{resume_with}")
             raise typer.Exit(1) from None
     assert summary is not None
-    console.print(heldout_table(summary["heldout_accuracy"]))
-    overall = summary["heldout_overall"]
+    console.print(heldout_table(summary.heldout_accuracy))
+    overall = summary.heldout_overall
     console.print("all skills: " + " -> ".join(f"{'before' if r == '0' else 'round ' + r}: {v:.1%}" for r, v in sorted(overall.items(), key=lambda kv: int(kv[0]))))
-    if (fr := summary.get("frontier")) and fr.get("pairs"):
-        console.print(f"frontier (the levels this run practised: {', '.join(fr['pairs'])}; {fr['heldout_tasks']} "
+    if (fr := summary.frontier) and fr.pairs:
+        console.print(f"frontier (the levels this run practised: {', '.join(fr.pairs)}; {fr.heldout_tasks} "
                       f"held-out tasks): {_frontier_curve(fr)}")
-    if (fr := summary.get("frontier_band")) and fr.get("pairs"):
-        console.print(f"all {len(fr['pairs'])} levels the student was {BAND[0]:.0%}-{BAND[1]:.0%} on before the run ({fr['heldout_tasks']} "
+    if (fr := summary.frontier_band) and fr.pairs:
+        console.print(f"all {len(fr.pairs)} levels the student was {BAND[0]:.0%}-{BAND[1]:.0%} on before the run ({fr.heldout_tasks} "
                       f"held-out tasks): {_frontier_curve(fr)}")
-        for key, what in (("frontier_band_open", f"open levels (a held-out task is a new problem; {OPEN}+ distinct tasks)"),
-                          ("frontier_band_small", "small levels (a held-out task is a fact training never shows)")):
-            if (part := summary.get(key)) and part.get("pairs"):
-                console.print(f"  of which {len(part['pairs'])} {what}: {_frontier_curve(part)}")
-    console.print(f"{summary['rounds_completed']} rounds, {summary['tasks']} tasks ({summary['tasks_solved']} solved), "
-                  f"{summary['attempts']} attempts, {summary['verified_trajectories']} verified trajectories, "
-                  f"{summary['last_session']['tasks_per_second']} tasks/s through the graph")
-    audit = summary["audit"]
-    student = audit["student"] if isinstance(audit["student"], str) else f"the student's pretraining: {audit['student']['leaks']} leaks"
-    console.print(f"measured on the {summary['split']} split; audit: {audit['leaks']} of its {audit['checked']} held-out "
+        for part, what in ((summary.frontier_band_open, f"open levels (a held-out task is a new problem; {OPEN}+ distinct tasks)"),
+                           (summary.frontier_band_small, "small levels (a held-out task is a fact training never shows)")):
+            if part and part.pairs:
+                console.print(f"  of which {len(part.pairs)} {what}: {_frontier_curve(part)}")
+    console.print(f"{summary.rounds_completed} rounds, {summary.tasks} tasks ({summary.tasks_solved} solved), "
+                  f"{summary.attempts} attempts, {summary.verified_trajectories} verified trajectories, "
+                  f"{summary.last_session.tasks_per_second} tasks/s through the graph")
+    audit = summary.audit
+    student = audit.student if isinstance(audit.student, str) else f"the student's pretraining: {audit.student.leaks} leaks"
+    console.print(f"measured on the {summary.split} split; audit: {audit.leaks} of its {audit.checked} held-out "
                   f"tasks (both splits) among what the run trained on; {student}")
-    console.print(f"run files: [bold]{summary['run_dir']}[/] (summary.json, store.sqlite, checkpoints.sqlite, adapters/)")
+    console.print(f"run files: [bold]{summary.run_dir}[/] (summary.json, store.sqlite, checkpoints.sqlite, adapters/)")
 
 
 @app.command()
@@ -107,10 +114,8 @@ def export(
     merged: Annotated[Optional[Path], typer.Option(help="instead: write the student with the run's last adapter merged in, to this folder")] = None,
 ) -> None:
     """Export a run's verified trajectories (task, attempt, verdict) as JSON lines, or its merged student."""
-    from cosr.store import TrajectoryStore
-
     if merged is not None:
-        from cosr.run import merged_student
+        from cosr.graphs.collaborators import merged_student
 
         try:
             console.print(f"merged student written to {merged_student(run_dir, merged)}")
@@ -136,12 +141,12 @@ def eval_command(
     as_json: Annotated[Optional[Path], typer.Option("--json", help="write the figures to this JSON file")] = None,
 ) -> None:
     """Held-out accuracy per skill and overall for any student: base, base + adapter, or a merged folder."""
-    from rich.table import Table
-
-    from cosr.run import evaluate_heldout
+    from cosr.graphs.collaborators import evaluate_heldout
+    from cosr.graphs.plugins import check_plugin_names
 
     try:
         cfg = load_config(config, {"student.model": student_model, "eval.per_skill": per_skill, "eval.split": split})
+        check_plugin_names(cfg)
         per = evaluate_heldout(cfg, adapter=adapter, k=k, temperature=temperature if k > 1 else None,
                                log=lambda m: console.print(f"[dim]{m}[/]"))
     except (ConfigError, FileNotFoundError, ValueError) as e:
@@ -152,15 +157,15 @@ def eval_command(
     t.add_column(label, justify="right")
     t.add_column("solved / tasks", justify="right")
     for skill, (c, n) in sorted(per.items()):
-        t.add_row(skill, f"{c / n:.1%}", f"{c}/{n}")
+        t.add_row(skill, f"{accuracy(c, n):.1%}", f"{c}/{n}")
     solved, total = sum(c for c, _ in per.values()), sum(n for _, n in per.values())
-    t.add_row("[bold]overall[/]", f"[bold]{solved / total:.1%}[/]", f"{solved}/{total}")
+    t.add_row("[bold]overall[/]", f"[bold]{accuracy(solved, total):.1%}[/]", f"{solved}/{total}")
     console.print(t)
     if as_json:
-        as_json.write_text(json.dumps({"metric": label, "adapter": str(adapter) if adapter else None,
-                                       "split": cfg.eval.split, "student": cfg.student.model or "embedded",
-                                       "overall": solved / total,
-                                       "per_skill": {s: {"solved": c, "tasks": n} for s, (c, n) in per.items()}}, indent=2))
+        write_heldout_report(as_json, HeldoutReport(
+            metric=label, adapter=str(adapter) if adapter else None, split=cfg.eval.split,
+            student=cfg.student.model or "embedded", overall=accuracy(solved, total),
+            per_skill={s: {"solved": c, "tasks": n} for s, (c, n) in per.items()}))
 
 
 @app.command()
@@ -169,10 +174,6 @@ def skills(
     as_json: Annotated[bool, typer.Option("--json", help="print the graph as JSON")] = False,
 ) -> None:
     """List the skills of the knowledge graph with their prerequisites; validates a graph file."""
-    from rich.table import Table
-
-    from cosr.graphs.skills import SkillGraph, SkillGraphError
-
     try:
         g = SkillGraph.from_file(graph) if graph else SkillGraph.builtin()
     except SkillGraphError as e:
@@ -191,7 +192,7 @@ def skills(
 @student_app.command("build")
 def student_build(force: Annotated[bool, typer.Option(help="rebuild even if cached")] = False) -> None:
     """Build (pretrain) the embedded default student, or say where the cached one is."""
-    from cosr.run import ensure_embedded_student
+    from cosr.graphs.collaborators import ensure_embedded_student
 
     path = ensure_embedded_student(log=lambda m: console.print(f"[dim]{m}[/]"), force=force)
     console.print(f"embedded student: {path}")

@@ -1,5 +1,6 @@
 """`cosr compare`: several curriculum strategies side by side; prints the leaderboard and the paired
-differences against the baseline, writes a plot of the learning curves and compare.json. Logic in cosr/compare.py."""
+differences against the baseline, writes a plot of the learning curves and compare.json. The runs are
+graphs/compare.py's; what they mean, training/leaderboard.py's."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cosr.compare import DEFAULTS
 from cosr.config import ConfigError, load_config
-from cosr.stats import NOISE
+from cosr.training.leaderboard import DEFAULTS, CompareSpec, never_reached, results, row, task_outcomes
+from cosr.training.leaderboard import milestone_from as chosen_on
+from cosr.training.plots import compare_curves
+from cosr.training.results import EvaluationEvent, Event
+from cosr.training.stats import NOISE
 
 console = Console()
 if not console.is_terminal:  # a log file or pipe: wide enough for the leaderboard
@@ -50,7 +54,7 @@ def _tasks(a: dict) -> str:
     return f"{'' if a['reached'] == a['seeds'] else '>= '}{m:.0f} ± {sd:.0f}"
 
 
-def leaderboard(agg: list[dict], spec, target: float, never: int) -> Table:
+def leaderboard(agg: list[dict], spec: CompareSpec, target: float, never: int) -> Table:
     goal = f"+{spec.milestone:.1%} ({target:.1%})" if spec.milestone_gain else f"{target:.0%}"
     over = {name: _over(agg[0][key]) if agg[0][key] else NO_TASKS
             for name, key in (("frontier", "frontier_gain_estimate"), ("all skills", "learning_gain_estimate"))}
@@ -58,7 +62,7 @@ def leaderboard(agg: list[dict], spec, target: float, never: int) -> Table:
                     f"(baseline in {spec.frontier[0]:.0%}-{spec.frontier[1]:.0%}); mean ± sd over seeds, a seed that "
                     f"never reached it counted as {never} tasks",
               caption="frontier and learning gain: mean ± standard error over distinct held-out tasks and seeds "
-                      f"({'; '.join(f'{k}: {v}' for k, v in over.items())}; cosr/stats.py)")
+                      f"({'; '.join(f'{k}: {v}' for k, v in over.items())}; training/stats.py)")
     split = "frontier_open_gain" in agg[0]
     for col in ("strategy", "seeds", "tasks to milestone", "reached", "frontier acc", "frontier gain",
                 *(("open gain", "small gain") if split else ()), "held-out acc", "learning gain",
@@ -162,8 +166,9 @@ def compare_command(
     """Run several curriculum strategies side by side from the same student, seeds and task budget, each
     measured on one held-out split: choose settings and the milestone on validation runs (--split validation),
     then report on test runs (the default) with --milestone-from the validation compare."""
-    from cosr.compare import (CompareSpec, RunFailed, milestone_from as chosen_on, never_reached, plot, results, row,
-                              run_all, task_outcomes)
+    from cosr.graphs.collaborators import load_skills
+    from cosr.graphs.compare import RunFailed, run_all
+    from cosr.graphs.plugins import check_plugin_names
 
     try:
         if milestone is not None and milestone_from is not None:
@@ -171,6 +176,7 @@ def compare_command(
         lo, hi = (float(x) for x in frontier.split(","))
         goal, is_gain = parse_milestone(milestone or "+0.015")
         base = load_config(config, {"training.learning_rate": learning_rate, "eval.split": split}, defaults=DEFAULTS)
+        check_plugin_names(base)
         names = [s.strip() for s in strategies.split(",") if s.strip()]
         out = out or base.runs_root / ("compare-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S"))
         spec = CompareSpec(strategies=names, seeds=list(range(first_seed, first_seed + seeds)), out_dir=out, rounds=rounds,
@@ -186,12 +192,11 @@ def compare_command(
         raise typer.Exit(2) from None
     t0 = time.perf_counter()
 
-    def progress(strategy: str, seed: int, ev: dict) -> None:
-        if ev["event"] == "evaluation":
-            acc = ev["accuracy"]
-            what = (f"frontier levels {ev['pooled']:.1%}" if ev.get("partial")
-                    else f"held-out {sum(acc.values()) / len(acc):.1%}")
-            console.print(f"[dim]{time.perf_counter() - t0:6.0f}s[/] {strategy:>12} seed {seed} round {ev['round']}: {what}")
+    def progress(strategy: str, seed: int, ev: Event) -> None:
+        if isinstance(ev, EvaluationEvent):
+            what = (f"frontier levels {ev.pooled:.1%}" if ev.partial
+                    else f"held-out {sum(ev.accuracy.values()) / len(ev.accuracy):.1%}")
+            console.print(f"[dim]{time.perf_counter() - t0:6.0f}s[/] {strategy:>12} seed {seed} round {ev.round}: {what}")
 
     try:
         summaries = run_all(base, spec, progress, log=lambda m: console.print(f"[dim]{m}[/]"),
@@ -206,8 +211,6 @@ def compare_command(
         console.print(f"\n[yellow]interrupted.[/] Finished rounds are kept; the same command with --out {out} resumes.")
         raise typer.Exit(130) from None
     try:
-        from cosr.run import load_skills
-
         distinct_tasks = load_skills(base).distinct_tasks  # one graph: its task-space sizes are cached
         rows = [row(s, spec, distinct_tasks) for s in summaries]
     except ValueError as e:
@@ -216,12 +219,12 @@ def compare_command(
     never = never_reached(spec)
     outcomes = {(r["strategy"], r["seed"]): task_outcomes(s) for r, s in zip(rows, summaries, strict=True)}
     data = results(rows, spec, never, outcomes, note)
-    before = summaries[0]["heldout_accuracy"]["0"]
+    before = summaries[0].heldout_accuracy["0"]
     console.print(per_skill_table(data["strategies"], before, rows[0]["frontier_pairs"]))
     console.print(leaderboard(data["strategies"], spec, rows[0]["milestone"], never))
     if data["paired"]:
         console.print(paired_table(data["paired"]))
-    png = plot(rows, plot_path or out / "curves.png", spec)
+    png = compare_curves(rows, plot_path or out / "curves.png")
     for path in (out / "compare.json", *([json_path] if json_path else [])):
         path.write_text(json.dumps(data, indent=2))
     console.print(f"frontier levels: {', '.join(rows[0]['frontier_pairs']) or 'none'} "

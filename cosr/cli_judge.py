@@ -10,6 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 from pydantic import BaseModel, ValidationError
 
+from cosr.config import ConfigError, load_config
 from cosr.domain import Task, VerdictStatus, VerifierKind
 from cosr.sandbox.types import Executor
 
@@ -99,12 +100,13 @@ def judge_command(
     """Judge raw student outputs to tasks as self-play would: the answer read, right or wrong, and why.
 
     Exit 0: every answer correct; 1: some answer judged wrong; 2: unusable input (each bad line named) or no sandbox."""
-    from cosr.config import ConfigError, load_config
+    from cosr.graphs.plugins import check_plugin_names
     from cosr.sandbox import SandboxUnavailable, make_executor
 
     try:
         pairs = read_judge_file(file)
-        cfg = load_config(config, {"sandbox.executor": sandbox}).sandbox
+        cfg = load_config(config, {"sandbox.executor": sandbox})
+        check_plugin_names(cfg)
     except (BadInput, ConfigError) as e:
         typer.echo("\n".join(f"error: {line}" for line in str(e).splitlines()), err=True)
         raise typer.Exit(2) from None
@@ -112,7 +114,7 @@ def judge_command(
         executor = None
         if any(t.verifier == VerifierKind.CODE for t, _ in pairs):  # math alone needs no engine
             try:
-                executor = stack.enter_context(closing(make_executor(cfg)))
+                executor = stack.enter_context(closing(make_executor(cfg.sandbox)))
             except SandboxUnavailable as e:
                 typer.echo(f"error: the sandbox is unavailable for the code tasks: {e}", err=True)
                 raise typer.Exit(2) from None

@@ -30,8 +30,12 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a t
 
 
 def _cfg(config: Path | None, executor: str | None = None) -> SandboxConfig:
+    from cosr.graphs.plugins import check_plugin_names
+
     try:
-        return load_config(config, {"sandbox.executor": executor}).sandbox
+        cfg = load_config(config, {"sandbox.executor": executor})
+        check_plugin_names(cfg)
+        return cfg.sandbox
     except ConfigError as e:
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from None
@@ -45,9 +49,9 @@ def _unavailable(e: Exception) -> None:
 @sandbox_app.command()
 def build(
     config: ConfigOpt = None,
-    force: Annotated[bool, typer.Option(help="re-import even if the tagged image exists")] = False,
+    force: Annotated[bool, typer.Option(help="re-import even if the tagged image exists with this runner")] = False,
 ) -> None:
-    """Build the sandbox image offline (debootstrap + docker import); does nothing if the tag exists."""
+    """Build the sandbox image offline (debootstrap + docker import); does nothing if the tag exists with this runner."""
     from cosr.sandbox.image import build_image
     from cosr.sandbox.types import SandboxUnavailable
 

@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cosr.config import ConfigError, load_config
+
 COMMANDS = ("hint", "explain", "skip", "skills", "quit")
 console = Console(highlight=False, soft_wrap=True)  # long paths and prompts stay on one line
 
@@ -65,12 +67,13 @@ def tutor_command(
     sandbox: Annotated[Optional[str], typer.Option(help="code executor: docker (default) or unsafe-process")] = None,
 ) -> None:
     """Be the student: the Curator picks tasks for you, the Verifier checks your answers, hints come back."""
-    from cosr.config import ConfigError, load_config
-    from cosr.tutor import TutorSession
+    from cosr.graphs.plugins import check_plugin_names
+    from cosr.graphs.session import TutorSession
 
     try:
         cfg = load_config(None, {"run_dir": run_dir, "skills": skills, "seed": seed, "max_steps": tasks,
                                  "sandbox.executor": sandbox})
+        check_plugin_names(cfg)
         session = TutorSession(cfg, resume=resume)
     except (ConfigError, FileNotFoundError, ValueError, RuntimeError) as e:
         console.print(f"error: {e}")

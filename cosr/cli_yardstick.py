@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from cosr.config import ConfigError, load_config
-from cosr.graphs.skills.splits import MAX_PER_SKILL
+from cosr.graphs.skills.splits import MAX_PER_SKILL, heldout_tasks
 
 heldout_app = typer.Typer(no_args_is_help=True, help="The held-out splits: validation (to choose settings), test (to report).")
 console = Console()
@@ -33,11 +33,12 @@ def export_command(
 ) -> None:
     """Write a held-out split, one task a line (id, skill, level, prompt, answer, answer_format, check...):
     the tasks a run is measured on, with what `cosr judge` needs to verify an answer to each."""
-    from cosr.graphs.skills.splits import heldout_tasks
-    from cosr.run import load_skills
+    from cosr.graphs.collaborators import load_skills
+    from cosr.graphs.plugins import check_plugin_names
 
     try:
         cfg = load_config(config, {"eval.split": split, "eval.per_skill": per_skill})
+        check_plugin_names(cfg)
         tasks = heldout_tasks(load_skills(cfg), cfg.eval.per_skill, cfg.eval.levels, cfg.eval.split)
     except (ConfigError, ValueError) as e:
         _fail(str(e))
@@ -53,8 +54,8 @@ def audit_command(
 ) -> None:
     """Prove the yardstick is clean: no held-out problem (either split, by task identity) in what a student
     was pretrained on or a run trained on. Exit code 1 if a leak is found."""
-    from cosr.audit import AuditError, audit_run, audit_student
-    from cosr.run import ensure_embedded_student
+    from cosr.graphs.audit import AuditError, audit_run, audit_student
+    from cosr.graphs.collaborators import ensure_embedded_student
 
     try:
         if run_dir is not None:

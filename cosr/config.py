@@ -15,12 +15,19 @@ def cosr_home() -> Path:
     """Where cosr keeps what it builds once per machine (students, the vLLM venv, held-out sets)."""
     return Path(os.environ.get("COSR_HOME", Path.home() / ".cache" / "cosr"))
 
+
+def plugin(kind: str, default: str) -> Any:
+    """A field that names a registered plug-in of `kind` (a registry's kind). A plain string, as the ground
+    imports no wing: each command checks it against the registry when it loads the config (graphs/plugins.py)."""
+    return Field(default=default, json_schema_extra={"plugin": kind})
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class StudentConfig(Section):
-    backend: Literal["hf", "openai", "human"] = "hf"
+    backend: str = plugin("student backend", "hf")
     # A Hugging Face model folder (hf), or the served model name (openai). None: the embedded student.
     model: str | None = None
     base_url: str | None = None  # openai: e.g. http://127.0.0.1:8000/v1
@@ -65,7 +72,7 @@ class CuratorLLMConfig(Section):
 
 
 class CuratorConfig(Section):
-    strategy: str = "zpd"
+    strategy: str = plugin("curriculum strategy", "zpd")
     batch_size: int = Field(default=128, ge=1)
     # Wide: the embedded student learned most on levels it solved rarely; a narrow middle band sent runs to
     # a small level it could only memorise (docs/history.md).
@@ -172,8 +179,8 @@ class EvalConfig(Section):
 
 
 class SandboxConfig(Section):
-    executor: Literal["docker", "unsafe-process"] = "docker"
-    image: str = "cosr-sandbox:1"
+    executor: str = plugin("sandbox executor", "docker")
+    image: str = "cosr-sandbox:2"  # `cosr sandbox build` makes it, with this cosr's runner inside (sandbox/image.py)
     timeout_s: float = Field(default=5.0, gt=0)
     memory_mb: int = Field(default=256, ge=32)
     cpus: float = Field(default=1.0, gt=0)

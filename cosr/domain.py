@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
@@ -181,11 +182,22 @@ def distinct(trajectories: list[Trajectory]) -> list[Trajectory]:
     return out
 
 
+def accuracy(solved: float, total: float) -> float:
+    """The share solved, wherever a share is read (an evaluation, a level, a Mastery's record); 0 of nothing is 0."""
+    return solved / total if total else 0.0
+
+
+def success_at(ability: float, level: int) -> float:
+    """The ability model every reader of a Mastery shares: predicted success at `level` is
+    sigmoid(ability - (level - 1)), ability being on the level scale."""
+    return 1.0 / (1.0 + math.exp(-(ability - (level - 1))))
+
+
 class Mastery(Frozen):
     """The Diagnostician's belief about one skill."""
 
     skill: str
-    ability: float = 0.0  # on the level scale: predicted success at level l is sigmoid(ability - (l - 1))
+    ability: float = 0.0  # on the level scale (success_at)
     p_mastery: float = Field(default=0.5, ge=0.0, le=1.0)  # predicted success at `level`
     attempts: int = 0  # tasks
     correct: float = 0.0  # tasks, each counted as the share of its samples verified correct
@@ -197,4 +209,4 @@ class Mastery(Frozen):
 
     @property
     def accuracy(self) -> float:
-        return self.correct / self.attempts if self.attempts else 0.0
+        return accuracy(self.correct, self.attempts)

@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cosr.domain import Task, Trajectory
 
@@ -88,6 +88,17 @@ CREATE TABLE IF NOT EXISTS explanations (
 """
 
 
+class TrajectoryOutcome(NamedTuple):
+    id: str
+    step: int
+    round: int
+    skill: str
+    level: int
+    strategy: str
+    status: str
+    correct: bool
+
+
 _FILTERS = {"run_id": "run_id = ?", "correct": "correct = ?", "round": "round = ?", "max_round": "round <= ?"}
 
 
@@ -99,10 +110,18 @@ def _where(**given: object) -> tuple[str, list[object]]:
 
 
 class TrajectoryStore:
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, readonly: bool = False) -> None:
+        """readonly: opened with a `mode=ro` URI, so a reader (the debugger page) can never write to a run
+        that is going on next to it; the file must exist."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         # check_same_thread=False: LangGraph may run a node in a worker thread; writes are serialised by SQLite.
+        if readonly:
+            if not self.path.exists():
+                raise FileNotFoundError(f"{self.path} does not exist (not a run directory?)")
+            self._db = sqlite3.connect(f"file:{self.path.resolve()}?mode=ro", uri=True, check_same_thread=False,
+                                       isolation_level=None)
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -151,6 +170,23 @@ class TrajectoryStore:
             "GROUP BY json_extract(body, '$.task.id') ORDER BY MIN(step), MIN(id)",
             (run_id, 2**62 if max_step is None else max_step)).fetchall()
         return [Task.model_validate_json(r[0]) for r in rows]
+
+    def trajectory(self, traj_id: str) -> Trajectory | None:
+        row = self._db.execute("SELECT body FROM trajectories WHERE id = ?", (traj_id,)).fetchone()
+        return None if row is None else Trajectory.model_validate_json(row[0])
+
+    def outcomes(self, run_id: str) -> list[TrajectoryOutcome]:
+        """Every trajectory's outcome, without its body, in the order they were written (the timeline)."""
+        rows = self._db.execute("SELECT id, step, round, skill, difficulty, strategy, status, correct FROM trajectories"
+                                " WHERE run_id = ? ORDER BY rowid", (run_id,))
+        return [TrajectoryOutcome(i, step, rnd, skill, lv, strategy, status, bool(ok))
+                for i, step, rnd, skill, lv, strategy, status, ok in rows]
+
+    def by_strategy(self, run_id: str) -> dict[str, tuple[int, int]]:
+        """(trajectories, verified correct) per curriculum strategy that made their tasks."""
+        rows = self._db.execute("SELECT strategy, COUNT(*), SUM(correct) FROM trajectories WHERE run_id = ?"
+                                " GROUP BY strategy", (run_id,))
+        return {strategy: (n, c) for strategy, n, c in rows}
 
     def count(self, run_id: str | None = None, *, correct: bool | None = None, round: int | None = None) -> int:
         where, args = _where(run_id=run_id, correct=correct, round=round)

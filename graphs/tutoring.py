@@ -20,7 +20,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
 from cosr.agents.answer_adapter import adapt
-from cosr.agents.curator import curate
+from cosr.agents.curator import curate_for_person
 from cosr.agents.diagnostician import diagnose
 from cosr.agents.recorder import record
 from cosr.agents.tutor import ask_person, respond
@@ -49,7 +49,7 @@ def route_after_tutor(state: TutorState) -> Literal["student", "diagnostician"]:
 def build_graph() -> StateGraph:
     g = StateGraph(TutorState, context_schema=Context)
     g.add_node("diagnostician", diagnose)
-    g.add_node("curator", curate)
+    g.add_node("curator", curate_for_person)
     g.add_node("student", ask_person)
     g.add_node("answer_adapter", adapt)
     g.add_node("verifier", verify)

@@ -1,6 +1,6 @@
 """The docker executor: a pool of warm, hardened containers, each running the fork-server runner.
 
-Each container is started once with `python3 -c RUNNER` as PID 1 and stdin attached; the pool
+Each container is started once with the image's runner as PID 1 and stdin attached; the pool
 then sends one JSON line per execution through the attach socket and reads one back, so an
 execution costs a fork, not a `docker run`. A container that hit a limit, left a process or a
 file behind, died or hung is killed (auto-removed) and replaced in the background.
@@ -24,16 +24,15 @@ import socket
 import struct
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from cosr.config import SandboxConfig
-from cosr.sandbox.engine import connect
+from cosr.sandbox.engine import RUNNER_IN_IMAGE, connect
+from cosr.sandbox.executors import EXECUTORS
 from cosr.sandbox.pool import WorkerPool
 from cosr.sandbox.protocol import LineReader, WorkerDied
 from cosr.sandbox.types import SandboxUnavailable
 
-RUNNER_SOURCE = Path(__file__).with_name("runner.py").read_text()
 LABEL = "cosr.sandbox"
 UID = "65534:65534"  # nobody
 
@@ -78,7 +77,7 @@ class ContainerWorker:
         settings, host = hardening(cfg)
         self.id: str = client.api.create_container(
             cfg.image,
-            command=["python3", "-I", "-S", "-c", RUNNER_SOURCE, "--container"],
+            command=["python3", "-I", "-S", RUNNER_IN_IMAGE, "--container"],
             labels={LABEL: "1", f"{LABEL}.owner": owner},
             host_config=client.api.create_host_config(**host),
             **settings,
@@ -162,4 +161,8 @@ def sandbox_containers(client: Any | None = None, owner: str | None = None) -> l
     """Containers cosr started (all of them, or one pool's), for checks and cleanup."""
     client = client or connect()
     label = f"{LABEL}.owner={owner}" if owner else LABEL
-    return client.containers.list(all=True, filters={"label": label})
+    # ignore_removed: a container that removes itself between the listing and its inspection is gone, not an error
+    return client.containers.list(all=True, filters={"label": label}, ignore_removed=True)
+
+
+EXECUTORS.register("docker", docker_executor)

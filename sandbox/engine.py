@@ -8,8 +8,10 @@ container in between.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -19,6 +21,14 @@ from cosr.sandbox.types import SandboxUnavailable
 FIX_INSTALL = "install it: `sudo apt-get install -y docker.io` (or run scripts/docker-up.sh)"
 FIX_START = "start it: `sudo dockerd > /tmp/dockerd.log 2>&1 &` (or run scripts/docker-up.sh)"
 FIX_BUILD = "build it: `cosr sandbox build` (offline: debootstrap + docker import)"
+
+RUNNER = Path(__file__).with_name("runner.py")
+RUNNER_IN_IMAGE = "/opt/cosr/runner.py"  # copied in by image.py: `ps` shows a path, not the runner's source
+RUNNER_LABEL = "cosr.runner.sha256"  # the image's record of which runner.py it holds
+
+
+def runner_digest() -> str:
+    return hashlib.sha256(RUNNER.read_bytes()).hexdigest()
 
 
 class EngineStatus(BaseModel):
@@ -77,7 +87,12 @@ def check_engine(image: str | None) -> EngineStatus:
         )
     finally:
         client.close()
-    return EngineStatus(installed=True, running=True, server_version=version, image=image, image_present=True, image_id=found.id)
+    present = EngineStatus(installed=True, running=True, server_version=version, image=image, image_present=True,
+                           image_id=found.id)
+    if found.labels.get(RUNNER_LABEL) != runner_digest():  # containers would run another runner than this cosr's
+        return present.model_copy(update={"problem": f"the sandbox image {image} holds another version of the runner "
+                                                     "than this cosr", "fix": FIX_BUILD})
+    return present
 
 
 def connect(image: str | None = None) -> Any:

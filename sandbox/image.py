@@ -3,23 +3,27 @@
 No container registry is reachable where cosr runs, so the image is made from Debian packages:
 `debootstrap --variant=minbase --include=python3` into a folder, trimmed, packed into a tarball
 cached under ~/.cache/cosr/ (a later re-import skips the minute of debootstrap), and imported
-under the configured tag (`cosr-sandbox:1`). Nothing is done when the tag already exists.
+under the configured tag (`cosr-sandbox:2`) with `runner.py` added, read-only, at RUNNER_IN_IMAGE, so a
+container's command line is a short path rather than the runner's source. The image is labelled with the
+runner's digest: the pool refuses an image holding another runner than this cosr's, and a build replaces
+it. Nothing is done when the tag exists with this runner.
 The Debian mirror and suite are read from this machine's apt sources, never written down here.
-The runner is not baked in: it is passed as `python3 -c`, so it always matches the host code.
 Bump RECIPE when what goes into the rootfs changes.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
 import subprocess
+import tarfile
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from cosr.sandbox.engine import connect
+from cosr.sandbox.engine import RUNNER, RUNNER_IN_IMAGE, RUNNER_LABEL, check_engine, connect, runner_digest
 from cosr.sandbox.types import SandboxUnavailable
 
 RECIPE = "1"
@@ -104,28 +108,42 @@ def rootfs_tarball(log: Callable[[str], None] = print, rebuild: bool = False) ->
     return out
 
 
-def build_image(image: str, log: Callable[[str], None] = print, force: bool = False) -> str:
-    """Make sure `image` exists; returns "present" or "built"."""
-    from docker.errors import ImageNotFound
+def with_runner(rootfs: Path, out: Path) -> None:
+    """A copy of the rootfs tarball with runner.py added at RUNNER_IN_IMAGE, owned by root, read-only."""
+    shutil.copyfile(rootfs, out)
+    source = RUNNER.read_bytes()
+    folder = tarfile.TarInfo("." + os.path.dirname(RUNNER_IN_IMAGE))
+    folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+    runner = tarfile.TarInfo("." + RUNNER_IN_IMAGE)
+    runner.size, runner.mode = len(source), 0o444
+    with tarfile.open(out, "a") as tar:
+        tar.addfile(folder)
+        tar.addfile(runner, io.BytesIO(source))
 
+
+def build_image(image: str, log: Callable[[str], None] = print, force: bool = False) -> str:
+    """Make sure `image` exists and holds this cosr's runner; returns "present" or "built"."""
+    status = check_engine(image)
+    if status.ok and not force:
+        log(f"image {image} already present; nothing to do")
+        return "present"
+    if status.image_present and not force:
+        log(f"{status.problem}: rebuilding it")
     client = connect()
     try:
-        if not force:
-            try:
-                client.images.get(image)
-                log(f"image {image} already present; nothing to do")
-                return "present"
-            except ImageNotFound:
-                pass
-        tarball = rootfs_tarball(log)
+        rootfs = rootfs_tarball(log)
         repository, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
-        log(f"docker import {tarball.name} as {image} ...")
-        client.api.import_image_from_file(
-            str(tarball),
-            repository=repository,
-            tag=tag,
-            changes=['ENV PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8', 'CMD ["python3"]'],
-        )
+        log(f"docker import {rootfs.name} + {RUNNER.name} as {image} ...")
+        with tempfile.TemporaryDirectory(dir=rootfs.parent, prefix="image-") as tmp:
+            tarball = Path(tmp) / "image.tar"
+            with_runner(rootfs, tarball)
+            client.api.import_image_from_file(
+                str(tarball),
+                repository=repository,
+                tag=tag,
+                changes=["ENV PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8", 'CMD ["python3"]',
+                         f"LABEL {RUNNER_LABEL}={runner_digest()}"],
+            )
         client.images.get(image)  # raises if the import did not produce the tag
         log(f"image {image} built")
         return "built"

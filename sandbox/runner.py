@@ -13,7 +13,8 @@ container's PID namespace and nothing outside it, and signals sent to it from in
 container are ignored by the kernel. In "process" mode (the unsafe-process executor, trusted
 code only) it kills the child's process group and orphans it adopted as a subreaper.
 
-Stdlib only, no cosr import: it is sent to the image's bare python3 as `python3 -c SOURCE`.
+Stdlib only, no cosr import: it runs on the image's bare python3, which holds a read-only copy of this
+file (sandbox/image.py), and on the host's for the unsafe-process executor.
 Not covered here (see executor docstrings): code that deliberately forges the test report
 written by the harness it runs inside.
 """

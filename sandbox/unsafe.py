@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from cosr.config import SandboxConfig
+from cosr.sandbox.executors import EXECUTORS
 from cosr.sandbox.pool import WorkerPool
 from cosr.sandbox.protocol import LineReader, WorkerDied, WorkerTimeout
 from cosr.sandbox.types import SandboxUnavailable
@@ -98,3 +99,6 @@ def unsafe_process_executor(cfg: SandboxConfig) -> WorkerPool:
         "RLIMIT_CORE": 0,
     }
     return WorkerPool("unsafe-process", lambda: LocalWorker(cfg.startup_timeout_s), cfg, rlimits)
+
+
+EXECUTORS.register("unsafe-process", unsafe_process_executor)

@@ -63,9 +63,11 @@ def from_compare(d: dict[str, Any]) -> list[Row]:
             tasks = key == "tasks_to_milestone"
             fig = f"{est['mean']:+.0f} tasks" if tasks else pts(est["mean"])
             se = "" if est["se"] is None else (f"{est['se']:.0f} tasks" if tasks else pts(est["se"], False))
-            bound = f"; {est['bounded_seeds']} seeds a bound" if est.get("bounded_seeds") else ""
-            rows.append((f"{what}, {p['strategy']} - {p['baseline']} (paired, {len(p['seeds'])} seeds)", split, fig, se,
-                         reading(est["mean"], est["se"]) + bound))
+            # a seed that never reached the milestone counts as the budget plus a round: the difference is then a
+            # bound, and a standard error of bounds reads nothing
+            read = (f"a bound ({est['bounded_seeds']} of {len(p['seeds'])} seeds never reached it)"
+                    if est.get("bounded_seeds") else reading(est["mean"], est["se"]))
+            rows.append((f"{what}, {p['strategy']} - {p['baseline']} (paired, {len(p['seeds'])} seeds)", split, fig, se, read))
     return rows
 
 
@@ -75,8 +77,14 @@ def from_eval(d: dict[str, Any]) -> list[Row]:
     p = d["overall"]
     se = math.sqrt(p * (1 - p) / n) if n else None  # binomial, over the distinct held-out tasks
     adapter = f", adapter {d['adapter']}" if d.get("adapter") else ""
-    what = f"held-out {d.get('metric', 'accuracy')}, all skills ({n} tasks{adapter})"
+    what = f"held-out {d.get('metric', 'accuracy')}, all skills, {Path(d.get('student', 'embedded')).name} ({n} tasks{adapter})"
     return [(what, d.get("split", "not recorded"), f"{p:.1%}", "" if se is None else pts(se, False), "")]
+
+
+def from_audit(d: dict[str, Any]) -> list[Row]:
+    what = ", ".join(f"{n} {source}" for source, n in d.get("sources", {}).items()) or "nothing"
+    return [(f"audit: held-out problems (both splits, levels {d['levels']}, up to {d['per_skill']} a skill) in {what}",
+             "both", f"{len(d['leaks'])} leaks in {d['checked']} checked", "", "")]
 
 
 def rows_of(path: Path) -> list[Row]:
@@ -87,7 +95,9 @@ def rows_of(path: Path) -> list[Row]:
         return from_summary(d)
     if isinstance(d, dict) and "metric" in d and "overall" in d:
         return from_eval(d)
-    raise ValueError("not a summary.json, a compare.json or a `cosr eval --json` file")
+    if isinstance(d, dict) and "leaks" in d and "checked" in d:
+        return from_audit(d)
+    raise ValueError("not a summary.json, a compare.json, a `cosr eval --json` or a `cosr audit --json` file")
 
 
 def main(argv: list[str]) -> int:

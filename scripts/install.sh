@@ -15,4 +15,7 @@ python3 -c "import cosr.cli" || { say "ERROR: cosr did not install"; exit 1; }
 
 bash scripts/docker-up.sh
 cosr student build  # says where the embedded student is (it ships with cosr; builds only if missing)
+# Prove once that no held-out problem is in its pretraining (replays it, ~2 minutes the first time; kept in
+# COSR_HOME), so every run's summary.json can record it without the wait.
+cosr audit > /dev/null || { say "ERROR: cosr audit found held-out problems in the embedded student's pretraining"; exit 1; }
 say "done in $(( $(date +%s) - start ))s"

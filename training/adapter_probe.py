@@ -19,6 +19,8 @@ from pathlib import Path
 
 import httpx
 
+from cosr.training.quiet import quiet_loading
+
 log = logging.getLogger(__name__)
 PROBE_TOKENS = 8  # length of the adapter's continuation appended to the probe prompt
 
@@ -65,6 +67,7 @@ def local_logprobs(weights: Path, adapter_dir: Path, prompt: str) -> tuple[list[
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    quiet_loading()
     tokenizer = AutoTokenizer.from_pretrained(weights)
     base = AutoModelForCausalLM.from_pretrained(weights, dtype=torch.float32).eval()
     model = PeftModel.from_pretrained(base, str(adapter_dir)).eval()

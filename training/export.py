@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from cosr.training.quiet import quiet_loading
+
 
 def merge_adapter(base: Path, adapter: Path, out: Path) -> Path:
     from peft import PeftModel
@@ -13,6 +15,7 @@ def merge_adapter(base: Path, adapter: Path, out: Path) -> Path:
 
     if not (adapter / "adapter_config.json").exists():
         raise FileNotFoundError(f"{adapter} is not a peft adapter folder (no adapter_config.json)")
+    quiet_loading()
     model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base), str(adapter))
     merged = model.merge_and_unload()
     out.mkdir(parents=True, exist_ok=True)

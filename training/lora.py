@@ -18,6 +18,7 @@ from pathlib import Path
 from cosr.config import TrainingConfig
 from cosr.training.data import Example, batches, encode, train_step
 from cosr.training.device import pick_device
+from cosr.training.quiet import quiet_loading
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ def train_lora(
         raise ValueError("a LoRA round needs at least one example")
     device, dtype = pick_device(cfg.device)
     torch.manual_seed(seed)
+    quiet_loading()
     tokenizer = AutoTokenizer.from_pretrained(base_path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

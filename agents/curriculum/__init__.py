@@ -9,14 +9,13 @@ what it wrote instead of drawing from the skill generators.
 from __future__ import annotations
 
 import importlib
-import math
 import pkgutil
 import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from cosr.config import CuratorConfig
-from cosr.domain import Mastery, Task
+from cosr.domain import Mastery, Task, success_at
 from cosr.registry import Registry
 
 if TYPE_CHECKING:
@@ -36,9 +35,9 @@ PRIOR_WEIGHT = 4.0  # how many observations the ability model's prediction count
 
 def _posterior(m: Mastery | None, level: int) -> tuple[float, float]:
     """Beta(alpha, beta) over success at `level`: the level's own recency-weighted record plus PRIOR_WEIGHT
-    pseudo-observations of the ability-vs-difficulty model, sigmoid(ability - (level - 1))."""
+    pseudo-observations of the ability-vs-difficulty model (success_at)."""
     ability = m.ability if m else 0.0
-    prior = 1.0 / (1.0 + math.exp(-(ability - (level - 1))))
+    prior = success_at(ability, level)
     correct, attempts = m.by_level.get(level, (0.0, 0.0)) if m else (0.0, 0.0)
     return correct + PRIOR_WEIGHT * prior, attempts - correct + PRIOR_WEIGHT * (1 - prior)
 

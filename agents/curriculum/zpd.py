@@ -11,7 +11,7 @@ it the FOCUS with the most to teach (p(1-p), scaled down for small task spaces, 
 level 1 that gates locked skills) share the batch.
 
 Gates: a skill stays locked until every prerequisite is mastered at level 1. A level 1 that keeps skills
-locked gets a bonus only when it is open (`frontier.OPEN` distinct tasks or more, chain_sum's): on a
+locked gets a bonus only when it is open (`evaluation.OPEN` distinct tasks or more, chain_sum's): on a
 small one practice cannot master it, it drills facts and loses held-out ones. With the bonus on
 one-digit division (76 distinct tasks, gate to four skills) zpd sampled it 1888-1984 times in each run
 of a default compare and lost 14-16 points of held-out accuracy on it, over half of zpd's loss on the
@@ -27,7 +27,7 @@ import random
 from cosr.agents.curriculum import STRATEGIES, Pick, band_level, openness, predicted_success, sampled_success, unlocked
 from cosr.config import CuratorConfig
 from cosr.domain import Mastery
-from cosr.frontier import OPEN
+from cosr.training.evaluation import OPEN
 
 FOCUS = 8  # pairs taught at once: at 3 (chosen when a task gave one sample, not 4) zpd's rounds gained
 # on the practised levels and lost more elsewhere than random's broad ones (cosr compare, 3 seeds)

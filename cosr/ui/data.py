@@ -1,14 +1,13 @@
 """What the debugger page shows, read from a run directory without ever writing to it.
 
 Both SQLite files are opened with `mode=ro` URIs, so the UI cannot corrupt a run that is going on
-next to it; checkpoints are read through LangGraph's own SqliteSaver (setup skipped) so the state is
-exactly what the graph saw. Works for self-play runs and tutoring sessions (`session.json`).
+next to it: the store through its own read-only TrajectoryStore, the checkpoints through LangGraph's
+SqliteSaver (setup skipped), so the state is exactly what the graph saw. Works for self-play runs and
+tutoring sessions (`session.json`).
 """
 
 from __future__ import annotations
 
-import json
-import math
 import sqlite3
 from functools import lru_cache
 from pathlib import Path
@@ -19,7 +18,14 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel
 
 from cosr.agents.recorder import trajectory_id
+from cosr.config import RunConfig
+from cosr.domain import success_at
+from cosr.graphs import selfplay, tutoring
+from cosr.graphs.collaborators import load_skills
 from cosr.graphs.state import CHECKPOINT_TYPES
+from cosr.store import TrajectoryStore
+from cosr.training.evaluation import overall
+from cosr.training.results import SUMMARY, read_summary
 
 
 def connect_ro(path: Path) -> sqlite3.Connection:
@@ -39,32 +45,27 @@ def jsonable(value: Any) -> Any:
 
 
 def skill_mastery(ability: float, levels: int) -> float:
-    """Expected share of the skill's levels the learner would pass (the Diagnostician's IRT model)."""
-    return sum(1 / (1 + math.exp(-(ability - lv))) for lv in range(levels)) / levels
+    """Expected share of the skill's levels the learner would pass (the Diagnostician's ability model)."""
+    return sum(success_at(ability, level) for level in range(1, levels + 1)) / levels
 
 
 class RunReader:
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = Path(run_dir)
-        self.config = json.loads((self.run_dir / "config.json").read_text())
-        self.run_id = self.config["run_id"]
+        self.config = RunConfig.model_validate_json((self.run_dir / "config.json").read_text())
+        self.run_id = self.config.run_id
         self.kind = "tutor" if (self.run_dir / "session.json").exists() else "selfplay"
         self.saver = SqliteSaver(connect_ro(self.run_dir / "checkpoints.sqlite"),
                                  serde=JsonPlusSerializer(allowed_msgpack_modules=CHECKPOINT_TYPES))
         self.saver.is_setup = True  # its setup creates tables: never on a read-only connection
         self.thread = {"configurable": {"thread_id": self.run_id, "checkpoint_ns": ""}}
-        from cosr.graphs import selfplay, tutoring
-
+        self.store = TrajectoryStore(self.run_dir / "store.sqlite", readonly=True)
         self.builder = (tutoring if self.kind == "tutor" else selfplay).build_graph()
         self.graph = self.builder.compile(checkpointer=self.saver)
 
-    def store(self) -> sqlite3.Connection:
-        return connect_ro(self.run_dir / "store.sqlite")
-
     def version(self) -> dict[str, int]:
         """Changes whenever the run moves on: the page polls this and reloads what changed."""
-        with self.store() as db:
-            tasks = db.execute("SELECT COUNT(*) FROM trajectories").fetchone()[0]
+        tasks = self.store.count(self.run_id)
         checkpoints = self.saver.conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0]
         return {"checkpoints": checkpoints, "tasks": tasks}
 
@@ -83,26 +84,19 @@ class RunReader:
 
     def timeline(self) -> list[dict[str, Any]]:
         at = {c["trajectories"][i]: c["id"] for c in self.checkpoints() for i in range(len(c["trajectories"]))}
-        with self.store() as db:
-            rows = db.execute("SELECT id, step, round, skill, difficulty, strategy, status, correct FROM trajectories"
-                              " ORDER BY rowid").fetchall()
-        keys = ("id", "step", "round", "skill", "level", "strategy", "status", "correct")
-        return [{**dict(zip(keys, r, strict=True)), "correct": bool(r[7]), "checkpoint": at.get(r[0])} for r in rows]
+        return [{**o._asdict(), "checkpoint": at.get(o.id)} for o in self.store.outcomes(self.run_id)]
 
     def step(self, traj_id: str) -> dict[str, Any]:
-        with self.store() as db:
-            row = db.execute("SELECT body FROM trajectories WHERE id = ?", (traj_id,)).fetchone()
-        if row is None:
+        trajectory = self.store.trajectory(traj_id)
+        if trajectory is None:
             raise KeyError(traj_id)
         entry = next((t for t in self.timeline() if t["id"] == traj_id), {})
         state = self.state(entry["checkpoint"]) if entry.get("checkpoint") else {}
-        return {"trajectory": json.loads(row[0]), "checkpoint": entry.get("checkpoint"), "state": state}
+        return {"trajectory": trajectory.model_dump(mode="json"), "checkpoint": entry.get("checkpoint"), "state": state}
 
     def skills(self) -> dict[str, Any]:
         """The skill graph and the mastery after every Diagnostician step (for the slider)."""
-        from cosr.graphs.skills import SkillGraph
-
-        graph = SkillGraph.from_file(self.config["skills"]) if self.config.get("skills") else SkillGraph.builtin()
+        graph = load_skills(self.config)
         levels = {s.name: s.levels for s in graph.skills()}
         frames = []
         for c in self.checkpoints():
@@ -114,16 +108,11 @@ class RunReader:
                            for s in graph.skills()], "frames": frames}
 
     def curves(self) -> dict[str, Any]:
-        with self.store() as db:
-            evals = db.execute("SELECT round, SUM(correct), SUM(total) FROM evaluations GROUP BY round ORDER BY round")
-            heldout = [{"round": r, "accuracy": round(c / n, 4)} for r, c, n in evals.fetchall() if n]
-            by_strategy = db.execute("SELECT strategy, COUNT(*), SUM(correct) FROM trajectories GROUP BY strategy")
-            strategies = [{"strategy": s, "tasks": n, "verified": c} for s, n, c in by_strategy.fetchall()]
-        summary_path = self.run_dir / "summary.json"
-        summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-        board = self.run_dir / "leaderboard.json"
-        return {"heldout": heldout, "strategies": strategies, "summary": summary,
-                "leaderboard": json.loads(board.read_text()) if board.exists() else summary.get("leaderboard")}
+        heldout = [{"round": r, "accuracy": overall(per)} for r, per in sorted(self.store.evaluations(self.run_id).items())
+                   if sum(n for _, n in per.values())]
+        strategies = [{"strategy": s, "tasks": n, "verified": c} for s, (n, c) in self.store.by_strategy(self.run_id).items()]
+        summary = read_summary(self.run_dir).model_dump(mode="json") if (self.run_dir / SUMMARY).exists() else {}
+        return {"heldout": heldout, "strategies": strategies, "summary": summary}
 
 
 @lru_cache(maxsize=8)

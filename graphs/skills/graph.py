@@ -1,18 +1,30 @@
 """The skill knowledge graph: skills as nodes, prerequisite -> skill as edges, checked once at load.
 
 Users bring their own graph as YAML or JSON. Every mistake in it (a cycle, a dangling prerequisite,
-an unknown generator, a bad field) is a SkillGraphError naming the skill and file at fault, raised
-when the graph is loaded rather than in the middle of a run.
+an unknown generator, a bad field, a plug-in that cannot be imported) is a SkillGraphError naming the
+skill and file at fault, raised when the graph is loaded rather than in the middle of a run.
+
+A skill family from outside cosr is one module that calls `register_generator` (catalog/__init__.py),
+named under `plugins:` by its dotted import path; it must be importable (installed, or on PYTHONPATH):
+
+    plugins: [my_skills.doubling]
+    skills:
+      - {name: addition, domain: math, generator: addition}
+      - {name: doubling, domain: math, generator: doubling, prerequisites: [addition]}
+
+The graph also answers for its skills' teaching (`worked_answer`, `fundamentals`, `walkthrough`), so no
+user reaches into the catalog.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import networkx as nx
 import yaml
@@ -20,6 +32,7 @@ from pydantic import ValidationError
 
 from cosr.domain import HELDOUT_SPLITS, Provenance, Skill, Split, Task
 from cosr.graphs.skills import catalog
+from cosr.graphs.skills.catalog import SkillSpec
 from cosr.graphs.skills.splits import NoTaskInSplit, split_of
 from cosr.registry import RegistryError
 
@@ -43,7 +56,8 @@ class UnknownSkill(SkillGraphError, KeyError):
 
 
 class SkillGraph:
-    def __init__(self, skills: Iterable[Skill]) -> None:
+    def __init__(self, skills: Iterable[Skill], plugins: Iterable[str] = ()) -> None:
+        self.plugins = tuple(plugins)  # the modules named under `plugins:`, imported for the families they register
         skills = list(skills)
         if not skills:
             raise SkillGraphError("the skill graph has no skills")
@@ -134,12 +148,40 @@ class SkillGraph:
                 return task
         raise NoTaskInSplit(f"skill {skill!r} level {level}: no {split} problem in {MAX_DRAWS} draws")
 
+    def _family_name(self, task: Task) -> str:
+        return self[task.skill].generator if task.skill in self else task.metadata.get("generator", task.skill)
+
+    def family(self, task: Task) -> SkillSpec | None:
+        """The family that poses a task, whoever wrote it: its skill's generator, else the generator the task
+        names; None for a family no module has registered."""
+        name = self._family_name(task)
+        return catalog.GENERATORS.get(name) if name in catalog.GENERATORS else None
+
     def identity(self, task: Task) -> str:
-        """The problem a task poses, whoever wrote it: its family (the skill's generator) and that family's
-        rule (identity.py). Two tasks with one identity are the same problem for every exclusion."""
-        family = self[task.skill].generator if task.skill in self else task.metadata.get("generator", task.skill)
-        rule = catalog.GENERATORS.get(family).identity if family in catalog.GENERATORS else catalog.normalized_prompt
-        return f"{family}:{rule(task)}"
+        """The problem a task poses, whoever wrote it: its family and that family's rule (identity.py). Two
+        tasks with one identity are the same problem for every exclusion."""
+        spec = self.family(task)
+        return f"{self._family_name(task)}:{(spec.identity if spec else catalog.normalized_prompt)(task)}"
+
+    def worked_solution(self, task: Task) -> list[str] | None:
+        """The task's worked solution, one line a step, the last giving the answer; None where its family
+        declares none (code) or the task carries none of the data it works from (an LLM wrote it)."""
+        spec = self.family(task)
+        return spec.worked(task) if spec and spec.worked else None
+
+    def worked_answer(self, task: Task) -> str:
+        """The worked solution then `So the answer is X`, or the bare reference (SkillSpec.worked_answer)."""
+        spec = self.family(task)
+        return spec.worked_answer(task) if spec else task.reference
+
+    def fundamentals(self, task: Task) -> str:
+        spec = self.family(task)
+        return spec.fundamentals if spec else catalog.GENERIC_FUNDAMENTALS
+
+    def walkthrough(self, task: Task) -> list[str] | None:
+        """The steps a person is walked through, the last one completing the answer (SkillSpec.walkthrough)."""
+        spec = self.family(task)
+        return spec.walkthrough(task) if spec else None
 
     def heldout_problem(self, task: Task) -> bool:
         """Whether a task (from any source: a generator, an LLM, a file) poses a held-out problem."""
@@ -156,7 +198,8 @@ class SkillGraph:
 
     def to_dict(self) -> dict[str, Any]:
         """The graph in the file format, skills in topological order."""
-        return {"skills": [skill.model_dump(mode="json") for skill in self.skills()]}
+        return {**({"plugins": list(self.plugins)} if self.plugins else {}),
+                "skills": [skill.model_dump(mode="json") for skill in self.skills()]}
 
     @classmethod
     def from_dict(cls, data: Any, source: str | None = None) -> SkillGraph:
@@ -164,9 +207,10 @@ class SkillGraph:
         try:
             if not isinstance(data, dict) or not isinstance(data.get("skills"), list):
                 raise SkillGraphError("expected a mapping with a list of skills under 'skills'")
-            if extra := sorted(set(data) - {"skills"}):
-                raise SkillGraphError(f"unknown top-level keys {extra} (only 'skills' is read)")
-            return cls(_parse_skill(entry, index) for index, entry in enumerate(data["skills"], 1))
+            if extra := sorted(set(data) - {"skills", "plugins"}):
+                raise SkillGraphError(f"unknown top-level keys {extra} (only 'plugins' and 'skills' are read)")
+            plugins = _import_plugins(data.get("plugins", []))
+            return cls((_parse_skill(entry, index) for index, entry in enumerate(data["skills"], 1)), plugins)
         except SkillGraphError as e:
             if source is None:
                 raise
@@ -197,6 +241,22 @@ class SkillGraph:
         except (yaml.YAMLError, json.JSONDecodeError) as e:
             raise SkillGraphError(f"{source}: invalid {kind}: {e}") from None
         return cls.from_dict(data, source)
+
+
+def _import_plugins(names: Any) -> list[str]:
+    """Import each module named under `plugins:`, so that its `register_generator` calls run. A module already
+    imported is not run again (Python caches it), so loading a graph twice registers nothing twice."""
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise SkillGraphError(f"'plugins' must be a list of module names (a.b.c), got {names!r}")
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError as e:
+            raise SkillGraphError(f"plugin {name!r} cannot be imported ({e}): install its package or put it on "
+                                  "PYTHONPATH") from None
+        except RegistryError as e:  # a family name taken by cosr or another plug-in
+            raise SkillGraphError(f"plugin {name!r}: {e}") from None
+    return names
 
 
 def _parse_skill(entry: Any, index: int) -> Skill:

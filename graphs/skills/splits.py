@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from functools import cache
 from importlib.metadata import version
 from itertools import count
@@ -51,10 +52,11 @@ def heldout_tasks(skills, per_skill: int, levels: list[int], split: Split) -> li
 
     Drawing them takes seconds (a level's share is a tenth of its draws, and a small level is drawn until
     it gives nothing new), so the list is kept in COSR_HOME under a key of everything it depends on: the
-    graph, the arguments and the source of the generators and of these rules."""
+    graph, the arguments and the source of the generators (plug-ins' included) and of these rules."""
     if split not in HELDOUT_SPLITS:
         raise ValueError(f"held-out split must be one of {HELDOUT_SPLITS}, got {split!r}")
-    key = hashlib.sha256(json.dumps([skills.to_dict(), per_skill, sorted(levels), split, _source_hash()],
+    plugins = hashlib.sha256(b"".join(Path(sys.modules[m].__file__).read_bytes() for m in skills.plugins)).hexdigest()
+    key = hashlib.sha256(json.dumps([skills.to_dict(), per_skill, sorted(levels), split, source_hash(), plugins],
                                     sort_keys=True).encode()).hexdigest()[:20]
     path = cosr_home() / "heldout" / f"{split}-{key}.jsonl"
     if path.exists():
@@ -68,7 +70,8 @@ def heldout_tasks(skills, per_skill: int, levels: list[int], split: Split) -> li
 
 
 @cache
-def _source_hash() -> str:
+def source_hash() -> str:
+    """What the held-out sets depend on besides their arguments: the generators' and these rules' source."""
     here = Path(__file__).parent
     files = sorted([*here.glob("*.py"), *(here / "catalog").glob("*.py"), *(here / "catalog").glob("*.jsonl")])
     # reasoning-gym draws some of the problems: another version may draw others from the same seeds

@@ -26,10 +26,11 @@ BLIND = {"random", "progress"}
 
 
 def scripted(model: str, prompt: str) -> str:
-    """A curator LLM that writes correct addition-style problems with a checkable solution."""
+    """A curator LLM that writes correct addition-style problems with a checkable solution: training problems
+    (a held-out one, in any spelling, would be rejected; these four are train in every skill of the graph)."""
     k = int(prompt.split("Write ")[1].split()[0])
-    return json.dumps({"tasks": [{"prompt": f"What is {i} + {i + 1}?", "answer": str(2 * i + 1),
-                                  "solution": f"{i} + {i + 1}"} for i in range(k)]})
+    return json.dumps({"tasks": [{"prompt": f"What is {100 + 7 * i} + {200 + i}?", "answer": str(300 + 8 * i),
+                                  "solution": f"{100 + 7 * i} + {200 + i}"} for i in (1, 2, 6, 7)[:k]]})
 
 
 @pytest.fixture(scope="module")

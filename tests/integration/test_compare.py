@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from cosr.compare import DEFAULTS
 from cosr.config import RunConfig
+from cosr.training.leaderboard import DEFAULTS
 
 COSR = [sys.executable, "-m", "cosr.cli"]
 

@@ -8,7 +8,7 @@ import json
 from typer.testing import CliRunner
 
 from cosr.cli import app
-from cosr.run import SelfPlayRun
+from cosr.graphs.session import SelfPlayRun
 
 
 def test_merged_export_scores_like_base_plus_adapter(tiny_run_config, tmp_path):

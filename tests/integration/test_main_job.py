@@ -29,6 +29,9 @@ def test_cosr_selfplay_on_the_embedded_default(tmp_path):
     skills = set(summary["heldout_accuracy"]["0"])
     assert len(skills) >= 12 and {"code_output", "code_input", "code_synthesis"} <= skills
     assert summary["student"] == f"hf:{SPEC_VERSION}"  # the shipped copy, not a rebuild
+    # measured on the test split, and no held-out problem of either split among what it trained on
+    assert summary["split"] == "test" and summary["audit"]["leaks"] == 0 and summary["audit"]["checked"] > 4000
+    assert summary["audit"]["sources"]["trajectory"] == summary["tasks"]
     for r in ("1", "2"):
         info = summary["rounds"][r]
         assert "skipped" in info or (run_dir / "adapters" / info["adapter"] / "adapter_model.safetensors").exists()

@@ -1,4 +1,5 @@
-"""The docker pool against the real engine: isolation between executions, HumanEval files, the CLI."""
+"""The docker pool against the real engine: isolation between executions, HumanEval files, the CLI, the runner
+the image holds."""
 
 from __future__ import annotations
 
@@ -61,20 +62,6 @@ def test_a_left_process_is_killed_and_its_container_replaced(single):
     assert second.stdout.splitlines()[-1] == "True"
 
 
-def test_tests_run_in_the_code_namespace_with_per_test_outcomes(sandbox_executor):
-    req = ExecutionRequest(code="def sq(x):\n    return x * x\n", tests=("assert sq(3) == 9", "assert sq(2) == 5", "assert undefined"))
-    r = sandbox_executor.run(req)
-    assert r.status == "failed" and not r.passed
-    assert [t.passed for t in r.tests] == [True, False, False]
-    assert r.tests[2].error.startswith("NameError")
-
-
-def test_stdin_and_run_many_order(sandbox_executor):
-    reqs = [ExecutionRequest(code="print(input()[::-1])", stdin=f"abc{i}\n") for i in range(8)]
-    results = sandbox_executor.run_many(reqs)
-    assert [r.stdout.strip() for r in results] == [f"{i}cba" for i in range(8)]
-
-
 def test_humaneval_canonical_pass_and_wrong_fail(sandbox_executor):
     tasks = load_tasks(TASKS)
     start = time.monotonic()
@@ -118,3 +105,47 @@ def test_a_missing_image_is_a_clear_error():
 
     with pytest.raises(SandboxUnavailable, match=r"image cosr-sandbox:no-such-tag is missing; build it: `cosr sandbox build`"):
         make_executor(SandboxConfig(image="cosr-sandbox:no-such-tag"))
+
+
+def test_each_container_runs_the_images_read_only_runner_file(single):
+    from docker.errors import APIError
+
+    from cosr.sandbox.docker_pool import sandbox_containers
+
+    r = single.run(ExecutionRequest(code="open('/opt/cosr/runner.py', 'a')"))
+    assert r.status == "failed" and r.error.startswith(("OSError", "PermissionError")), r
+    commands = []
+    for container in sandbox_containers(owner=single.owner):
+        try:  # what `ps` on the host shows for each container's process
+            commands += [p[-1] for p in container.top(ps_args="-o pid,args")["Processes"] or []]
+        except APIError:  # a replaced container, gone between listing and looking
+            pass
+    assert commands and set(commands) == {"python3 -I -S /opt/cosr/runner.py --container"}, commands
+
+
+def test_an_image_with_another_runner_is_refused_and_a_build_replaces_it():
+    from docker.errors import ImageNotFound
+
+    from cosr.sandbox import SandboxUnavailable
+    from cosr.sandbox.engine import RUNNER_LABEL, connect, runner_digest
+    from cosr.sandbox.image import build_image
+
+    client, stale = connect(), "cosr-sandbox:test-stale-runner"
+    holder = client.containers.create(SandboxConfig().image)
+    older = holder.commit(*stale.split(":"), changes=[f"LABEL {RUNNER_LABEL}=an-older-runner"])
+    holder.remove()
+    try:
+        with pytest.raises(SandboxUnavailable, match=f"{stale} holds another version of the runner than this cosr; "
+                                                     "build it: `cosr sandbox build`"):
+            make_executor(SandboxConfig(image=stale))
+        assert build_image(stale, log=lambda m: None) == "built"
+        assert client.images.get(stale).labels[RUNNER_LABEL] == runner_digest()
+        with make_executor(SandboxConfig(image=stale, pool_size=1)) as executor:
+            assert executor.run(ExecutionRequest(code="print(6 * 7)")).stdout == "42\n"
+    finally:
+        for image in (stale, older.id):  # the rebuilt image, and the older one the build untagged
+            try:
+                client.images.remove(image, force=True)
+            except ImageNotFound:
+                pass
+        client.close()

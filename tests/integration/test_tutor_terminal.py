@@ -86,7 +86,7 @@ def test_code_answers_are_multi_line_and_run_in_the_sandbox(tmp_path):
     child.sendline("def f(x):")  # wrong, ended by a blank line: the failed test is named
     child.sendline("    return None")
     child.sendline("")
-    child.expect(r"this check failed: assert f\(")
+    child.expect(r"this check failed: assert __same__\(f\(")
     child.expect("> ")
     child.sendline("```python")  # right, as a fenced block
     for line in reference(graph, task_id).splitlines():

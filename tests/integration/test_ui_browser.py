@@ -1,6 +1,6 @@
 """The debugger page in a real headless Chromium (Debian's, driven by Playwright) on a real run:
-both graphs render with the right number of nodes, a timeline click shows that step's state, and
-the screenshot for the README is saved to docs/ui.png."""
+both graphs render with the right number of nodes, readable at a normal window size (1280x800), a
+timeline click shows that step's state, and the screenshot for the README is saved to docs/ui.png."""
 
 from __future__ import annotations
 
@@ -16,6 +16,19 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "ui.png"
+WINDOW = {"width": 1280, "height": 800}
+# What keeps a graph from being read: a node outside its panel, two nodes (labels included) on each other.
+LAYOUT_PROBLEMS = """(cy) => {
+  const boxes = cy.nodes().map((n) => [n.id(), n.renderedBoundingBox({ includeOverlays: false })]);
+  const problems = [];
+  boxes.forEach(([a, p], i) => {
+    if (p.x1 < 0 || p.y1 < 0 || p.x2 > cy.width() || p.y2 > cy.height()) problems.push(`${a} outside its panel`);
+    boxes.slice(i + 1).forEach(([b, q]) => {
+      if (p.x1 < q.x2 && q.x1 < p.x2 && p.y1 < q.y2 && q.y1 < p.y2) problems.push(`${a} on ${b}`);
+    });
+  });
+  return problems;
+}"""
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +59,7 @@ def served_run(tiny_run_config):
     """A real (tiny) self-play run, then the UI over it in a uvicorn thread."""
     import uvicorn
 
-    from cosr.run import SelfPlayRun
+    from cosr.graphs.session import SelfPlayRun
     from cosr.ui import create_app
 
     with SelfPlayRun(tiny_run_config, log=lambda m: None) as run:
@@ -72,7 +85,7 @@ def test_page_shows_a_real_run(browser, served_run):
     store = TrajectoryStore(run.run_dir / "store.sqlite")
     trajectories = store.trajectories(run.run_id)
     store.close()
-    page = browser.new_page(viewport={"width": 1500, "height": 950})
+    page = browser.new_page(viewport=WINDOW)
     page.goto(url)
     page.wait_for_function("document.body.dataset.ready === '1'")
     page.wait_for_selector("#timeline tr.entry")
@@ -81,6 +94,9 @@ def test_page_shows_a_real_run(browser, served_run):
     assert page.evaluate("skills.edges().length") == 3
     assert page.locator("#timeline tr.entry").count() == len(trajectories)
     assert page.evaluate("frames.length") > 1  # mastery over time: one frame per Diagnostician step
+    for graph in ("machine", "skills"):  # labels drawn at 11 px or more (a fitted circle drew them at ~4)
+        assert page.evaluate(f"{graph}.zoom() * parseFloat({graph}.nodes()[0].style('font-size'))") >= 11, graph
+        assert page.evaluate(f"({LAYOUT_PROBLEMS})({graph})") == [], graph
 
     wrong = next(t for t in trajectories if not t.verdict.correct)
     page.select_option("#f-verdict", wrong.verdict.status)

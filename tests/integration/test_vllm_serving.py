@@ -24,7 +24,7 @@ TOL = 0.02  # nats/token; a float32 server matches transformers to ~1e-6
 
 @pytest.fixture(scope="module")
 def student_dir() -> Path:
-    from cosr.run import ensure_embedded_student
+    from cosr.graphs.collaborators import ensure_embedded_student
 
     return ensure_embedded_student(log=lambda m: None)
 

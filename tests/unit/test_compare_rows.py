@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -9,18 +10,33 @@ import pytest
 
 from cosr.agents.rehearsal import rehearsal_rows, rehearsal_tasks
 from cosr.cli_compare import parse_milestone
-from cosr.compare import CompareSpec, _share_from_siblings, aggregate, never_reached, plot, row, run_all, run_config
 from cosr.config import RunConfig
+from cosr.graphs.compare import _share_from_siblings, run_all
 from cosr.store import TrajectoryStore
+from cosr.training.leaderboard import CompareSpec, aggregate, never_reached, row, run_config, task_outcomes
+from cosr.training.plots import compare_curves
+from cosr.training.results import AuditSummary, LastSession, RoundResult, RunSummary, read_summary, write_summary
 from tests.unit.test_rehearsal import context
 
 
-def _summary(levels_by_round: list[dict[str, list[int]]]) -> dict:
+def run_summary(**given) -> RunSummary:
+    """A summary.json with what a test gives and neutral values for the rest."""
+    fields = dict(run_id="zpd-s1", run_dir="x", rounds_completed=0, rounds_requested=0, steps=0, tasks=0, tasks_solved=0,
+                  attempts=0, verified_trajectories=0, heldout_accuracy={}, heldout_overall={}, heldout_levels={},
+                  frontier=None, frontier_band=None, frontier_band_open=None, frontier_band_small=None, learning_gain={},
+                  rounds={}, attribution={}, adapter=None, student="hf:x", strategy="zpd",
+                  last_session=LastSession(seconds=0, graph_steps=0, tasks=0, tasks_per_second=None),
+                  audit=AuditSummary(checked=0, leaks=0, sources={}, per_skill=0, levels=[], student="not audited"),
+                  split="test", files={})
+    return RunSummary(**{**fields, **given})
+
+
+def _summary(levels_by_round: list[dict[str, list[int]]]) -> RunSummary:
     acc = {str(r): {"addition": 0.5, "gcd": 0.5} for r in range(len(levels_by_round))}
-    return {"strategy": "zpd", "run_id": "zpd-s1", "run_dir": "x", "rounds_completed": len(levels_by_round) - 1,
-            "tasks": 200, "tasks_solved": 90, "heldout_accuracy": acc,
-            "heldout_levels": {str(r): lv for r, lv in enumerate(levels_by_round)},
-            "rounds": {str(r): {"tasks": 100, "verified": 40} for r in range(1, len(levels_by_round))}}
+    return run_summary(rounds_completed=len(levels_by_round) - 1, tasks=200, tasks_solved=90, heldout_accuracy=acc,
+                       heldout_levels={str(r): lv for r, lv in enumerate(levels_by_round)},
+                       rounds={r: RoundResult(round=r, tasks=100, verified=40, examples=40, examples_by_strategy={})
+                               for r in range(1, len(levels_by_round))})
 
 
 def test_the_frontier_is_the_pairs_in_the_band_and_the_milestone_a_gain():
@@ -49,12 +65,12 @@ def test_a_round_evaluated_in_part_counts_where_it_holds_every_frontier_pair(tmp
     middle = {"addition@L2": [28, 80], "gcd@L1": [44, 80]}  # eval.between_rounds: the band levels only
     last = dict(base, **{"addition@L2": [24, 80], "gcd@L1": [40, 80]})
     summary = _summary([base, middle, last])
-    del summary["heldout_accuracy"]["1"]  # no per-skill accuracy after a round evaluated in part
+    del summary.heldout_accuracy["1"]  # no per-skill accuracy after a round evaluated in part
     spec = CompareSpec(strategies=["zpd"], seeds=[1], out_dir=tmp_path, milestone=0.1, frontier=(0.1, 0.8))
     r = row(summary, spec)
     assert r["tasks_to_milestone"] == 100  # +10 points read at round 1 (gone again at round 2)
     assert [(p["tasks"], p["frontier"], p["overall"]) for p in r["curve"]] == [(0, 0.35, 0.5), (100, 0.45, None), (200, 0.4, 0.5)]
-    assert plot([r], tmp_path / "curves.png", spec).stat().st_size > 0
+    assert compare_curves([r], tmp_path / "curves.png").stat().st_size > 0
     # Another --frontier re-reading these runs: round 1 lacks gcd@L2 (0%, now in the band), so it is not read
     wide = row(summary, CompareSpec(strategies=["zpd"], seeds=[1], out_dir=tmp_path, milestone=0.05, frontier=(0.0, 0.8)))
     assert [p["tasks"] for p in wide["curve"]] == [0, 200] and wide["tasks_to_milestone"] is None
@@ -84,11 +100,14 @@ def test_milestone_text():
         parse_milestone("1.5")
 
 
-def test_a_run_from_an_older_cosr_is_a_clear_error():
-    old = _summary([{"gcd@L1": [40, 80]}])
+def test_a_run_from_an_older_cosr_is_a_clear_error(tmp_path):
+    old = _summary([{"gcd@L1": [40, 80]}]).model_dump(mode="json")
     del old["heldout_levels"]
-    with pytest.raises(ValueError, match="older cosr"):
-        row(old, CompareSpec(strategies=["zpd"], seeds=[1], out_dir=Path("x")))
+    (tmp_path / "summary.json").write_text(json.dumps(old))
+    with pytest.raises(ValueError, match="summary.json: written by an older cosr"):
+        read_summary(tmp_path)
+    write_summary(tmp_path, _summary([{"gcd@L1": [40, 80]}]))
+    assert read_summary(tmp_path).heldout_levels == {"0": {"gcd@L1": (40, 80)}}
 
 
 def test_a_new_run_starts_from_its_siblings_baseline_and_rehearsal_set_whatever_their_seed(tmp_path):
@@ -125,7 +144,7 @@ def test_an_unreadable_run_config_in_out_is_a_clear_error_before_any_run(tmp_pat
 
 
 def test_parallel_runs_find_the_baseline_and_rehearsal_set_made_once_before_they_start(tiny_run_config, tmp_path):
-    from cosr.compare import _prepare_shared, _shared_source
+    from cosr.graphs.compare import _prepare_shared, _shared_source
 
     spec = CompareSpec(strategies=["random", "zpd", "ladder"], seeds=[0], out_dir=tmp_path / "cmp", rounds=1, tasks_per_round=8)
     pending = [("random", 0), ("zpd", 0), ("ladder", 0)]
@@ -199,8 +218,6 @@ REACHED = {("random", 0): None, ("random", 1): 4000, ("zpd", 0): 2000, ("zpd", 1
 
 def _stored_runs(tmp_path: Path, final: dict, reached: dict, drawn_twice: str | None = None) -> tuple[list[dict], dict]:
     """Rows and per-task outcomes read back from a store per run (a task `drawn_twice` recorded twice)."""
-    from cosr.compare import task_outcomes
-
     base = {"heldout_accuracy": 0.5, "frontier_accuracy": 0.4, "frontier_gain": 0.0155, "learning_gain": 0.0,
             "verified_correct": 10, "verified_tasks": 20, "final_accuracy": {"gcd": 0.5}, "frontier_pairs": ["gcd@L1"]}
     rows, outcomes = [], {}
@@ -213,13 +230,13 @@ def _stored_runs(tmp_path: Path, final: dict, reached: dict, drawn_twice: str | 
             tasks += [(t, s, lv, ok) for t, s, lv, ok in tasks if t == drawn_twice]
             store.record_evaluation(run_id, rnd, {}, None, per_task=tasks)
         store.close()
-        outcomes[(strategy, seed)] = task_outcomes({"run_dir": str(tmp_path / run_id), "run_id": run_id})
+        outcomes[(strategy, seed)] = task_outcomes(run_summary(run_dir=str(tmp_path / run_id), run_id=run_id))
         rows.append(dict(base, strategy=strategy, seed=seed, tasks_to_milestone=reached[(strategy, seed)]))
     return rows, outcomes
 
 
 def test_paired_differences_against_the_baseline_seed_for_seed_on_the_same_tasks(tmp_path):
-    from cosr.compare import paired
+    from cosr.training.leaderboard import paired
 
     rows, outcomes = _stored_runs(tmp_path, FINAL, REACHED, drawn_twice="t1")
     (zpd,) = paired(rows, 8000, outcomes)
@@ -239,7 +256,7 @@ def test_paired_differences_against_the_baseline_seed_for_seed_on_the_same_tasks
 
 
 def test_a_strategy_identical_to_the_baseline_differs_by_nothing(tmp_path):
-    from cosr.compare import paired
+    from cosr.training.leaderboard import paired
 
     final = {**FINAL, ("same", 0): FINAL[("random", 0)], ("same", 1): FINAL[("random", 1)]}
     reached = {**REACHED, ("same", 0): None, ("same", 1): 4000}
@@ -267,7 +284,7 @@ def test_the_paired_table_says_noise_under_three_standard_errors_and_one_seed_ou
     from rich.console import Console
 
     from cosr.cli_compare import paired_table
-    from cosr.compare import paired
+    from cosr.training.leaderboard import paired
 
     rows, outcomes = _stored_runs(tmp_path, FINAL, REACHED)
     console = Console(width=200, record=True)
@@ -295,9 +312,7 @@ def test_a_compare_on_one_split_refuses_runs_measured_on_the_other(tmp_path):
 
 
 def test_the_milestone_is_chosen_on_a_validation_compare_and_applied_on_test(tmp_path):
-    import json
-
-    from cosr.compare import milestone_from, results
+    from cosr.training.leaderboard import milestone_from, results
 
     def compare_dir(name: str, split: str, rounds: int = 3) -> Path:
         spec = CompareSpec(strategies=["random", "zpd"], seeds=[0, 1], out_dir=tmp_path / name, split=split, rounds=rounds)

@@ -35,7 +35,6 @@ def test_a_commands_own_defaults_sit_under_the_file_and_the_flags(tmp_path):
 
 @pytest.mark.parametrize(("text", "message"), [
     ("rounds = -1", "rounds"),
-    ("[student]\nbackend = 'carrier-pigeon'", "student.backend"),
     ("[curator]\ntarget_success = [0.9, 0.2]", "target_success"),
     ("[training]\nlearning_rate = 'fast'", "training.learning_rate"),
     ("[training]\nlearning_rate = []", "learning_rate must be a positive number or a non-empty list"),

@@ -147,7 +147,7 @@ def test_zpd_favours_an_open_level_one_that_keeps_a_skill_locked(generator, bonu
     larger share when the level is open (chain_sum: ~250 distinct tasks), where practice can master
     it; a level of a few dozen facts (addition: ~90) gets no bonus, practice there only drills facts."""
     from cosr.agents.curriculum.zpd import gated
-    from cosr.frontier import OPEN
+    from cosr.training.evaluation import OPEN
 
     skills = SkillGraph.from_dict({"skills": [
         {"name": "a", "domain": "math", "generator": generator},

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from cosr.compare import worker_plan
+from cosr.graphs.compare import worker_plan
 from cosr.training.device import CPU_THREADS
 
 THREADS = "from cosr.training.device import pick_device; import torch; pick_device('cpu'); print(torch.get_num_threads())"

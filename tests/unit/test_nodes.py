@@ -90,7 +90,7 @@ def test_record_is_idempotent_and_counts_the_round(runtime):
     record(state, runtime)  # a replay after a crash
     assert store.count("r") == n
     events = runtime.stream_writer.__self__  # the list the fixture collects progress events in
-    assert events[-1]["event"] == "batch"
+    assert events[-1].event == "batch" and events[-1].tasks == runtime.context.config.curator.batch_size
 
 
 def test_diagnostician_learns_from_the_batch_and_clears_it(runtime):

@@ -10,7 +10,6 @@ from cosr.agents.answer_adapter import extract_answer
 from cosr.agents.curator import curate
 from cosr.agents.curriculum import make_strategy
 from cosr.agents.evaluator import heldout_tasks
-from cosr.agents.hints import worked_answer
 from cosr.agents.rehearsal import rehearsal_set, rehearsal_tasks
 from cosr.agents.trainer import train, training_examples
 from cosr.agents.verifiers import verify_batch
@@ -115,7 +114,7 @@ def test_demonstrations_are_worked_references_one_per_task_no_sample_solved(tiny
     own = [e.completion for e, _ in pairs[:len(solved)]]
     demos = [e.completion for e, _ in pairs[len(solved):]]
     assert own == [" " + t.task.reference for t in solved]
-    assert sorted(demos) == sorted(" " + worked_answer(t.task) for t in unsolved)
+    assert sorted(demos) == sorted(" " + ctx.skills.worked_answer(t.task) for t in unsolved)
     assert all("So the answer is" in d for d in demos)  # arithmetic: steps, then the answer the adapter reads
 
 

@@ -6,23 +6,26 @@ import json
 
 import pytest
 
-from cosr.run import SelfPlayRun
+from cosr.graphs.session import SelfPlayRun
+from cosr.training import evaluation
+from cosr.training.results import EvaluationEvent, NodeEvent, NodeStarted
 
 
 def test_a_short_run_trains_two_rounds_and_records_everything(tiny_run_config):
     with SelfPlayRun(tiny_run_config) as run:
         events = list(run.events())
-        nodes = [e["node"] for e in events if e["event"] == "node"]
+        nodes = [e.node for e in events if isinstance(e, NodeEvent)]
+        assert [e.node for e in events if isinstance(e, NodeStarted)] == nodes  # each node said so when it started
         summary = run.summary()
         store = run.store
         trajectories = store.trajectories(run.run_id)
-        assert summary["rounds_completed"] == 2
+        assert summary.rounds_completed == 2
         # Baseline evaluation first, then the five agents in order.
         assert nodes[:7] == ["evaluate", "diagnostician", "curator", "student", "answer_adapter", "verifier", "record"]
         assert nodes.count("train") == 2 and nodes.count("evaluate") == 3
         k = tiny_run_config.student.samples_per_task
-        assert len(trajectories) == summary["attempts"] == len({t.id for t in trajectories})
-        assert summary["tasks"] == len({t.task.id for t in trajectories}) and summary["attempts"] == k * summary["tasks"]
+        assert len(trajectories) == summary.attempts == len({t.id for t in trajectories})
+        assert summary.tasks == len({t.task.id for t in trajectories}) and summary.attempts == k * summary.tasks
         # Every step recorded its whole batch; provenance names the strategy.
         assert {t.task.provenance.strategy for t in trajectories} == {"zpd"}
         assert all(t.attempt.student_id.startswith("hf:") for t in trajectories)
@@ -64,9 +67,9 @@ def test_a_finished_run_goes_on_when_asked_for_more_rounds(tiny_run_config):
     with SelfPlayRun(cfg) as run:
         list(run.events())
         before = {t.id for t in run.store.trajectories(run.run_id)}
-        assert run.summary()["rounds_completed"] == 1
+        assert run.summary().rounds_completed == 1
     with SelfPlayRun(cfg, resume=str(cfg.run_dir)) as again:  # no more rounds asked: nothing runs
-        assert [e["event"] for e in again.events()] == ["done"]
+        assert [e.event for e in again.events()] == ["done"]
         assert {t.id for t in again.store.trajectories(again.run_id)} == before
     with SelfPlayRun(cfg, resume=str(cfg.run_dir), rounds=2):  # stopped before it got under way
         pass
@@ -75,7 +78,7 @@ def test_a_finished_run_goes_on_when_asked_for_more_rounds(tiny_run_config):
         list(more.events())
         assert json.loads((cfg.run_dir / "config.json").read_text())["rounds"] == 2
         after = more.store.trajectories(more.run_id)
-        assert more.summary()["rounds_completed"] == 2
+        assert more.summary().rounds_completed == 2
         assert sorted(more.store.evaluations(more.run_id)) == [0, 1, 2]
         assert before < {t.id for t in after}
         assert {t.round for t in after if t.id not in before} == {2}
@@ -89,27 +92,27 @@ def test_a_finished_run_goes_on_when_asked_for_more_rounds(tiny_run_config):
     (cfg.run_dir / "config.json").write_text(json.dumps({**stored, "max_steps": steps}))
     with SelfPlayRun(cfg, resume=str(cfg.run_dir), rounds=4) as longer:
         list(longer.events())
-        assert longer.summary()["rounds_completed"] == 4
+        assert longer.summary().rounds_completed == 4
 
 
 def test_between_rounds_only_the_band_levels_are_evaluated_and_the_last_round_all(tiny_run_config):
-    from cosr import frontier
-
     cfg = tiny_run_config.model_copy(deep=True)
-    cfg.eval.between_rounds = (0.0, 0.4)
+    # the tiny student solves a few distinct held-out problems (none of some levels): the band is the levels
+    # it solved none of, a strict part of them
+    cfg.eval.between_rounds, cfg.eval.per_skill = (0.0, 0.0), 40
     with SelfPlayRun(cfg) as run:
-        events = [ev for ev in run.events() if ev["event"] == "evaluation"]
+        events = [ev for ev in run.events() if isinstance(ev, EvaluationEvent)]
         levels, skills = run.store.evaluation_levels(run.run_id), run.store.evaluations(run.run_id)
         summary = run.summary()
-    band = frontier.band_pairs(levels[0], (0.0, 0.4))
-    assert band and len(band) < len(levels[0])  # the student knows some levels: a strict part of them
+    band = evaluation.band_pairs(levels[0], (0.0, 0.0))
+    assert band and len(band) < len(levels[0])
     assert sorted(levels[1]) == band and sorted(levels[2]) == sorted(levels[0])
-    assert [ev["partial"] for ev in events] == [False, True, False]
-    assert events[1]["accuracy"] == {} and events[2]["accuracy"]  # no per-skill figure from part of the levels
+    assert [ev.partial for ev in events] == [False, True, False]
+    assert events[1].accuracy == {} and events[2].accuracy  # no per-skill figure from part of the levels
     # A skill's accuracy over some of its levels is not its accuracy: per skill only where every task was answered
-    assert sorted(skills) == [0, 2] and sorted(summary["heldout_accuracy"]) == ["0", "2"]
-    assert sorted(summary["heldout_levels"]) == ["0", "1", "2"]
+    assert sorted(skills) == [0, 2] and sorted(summary.heldout_accuracy) == ["0", "2"]
+    assert sorted(summary.heldout_levels) == ["0", "1", "2"]
     # A frontier's curve has the rounds that answered all its pairs
-    assert sorted(frontier.report(levels, band)["accuracy"]) == ["0", "1", "2"]
-    assert sorted(frontier.report(levels, sorted(levels[0]))["accuracy"]) == ["0", "2"]
-    assert events[1]["pooled"] == round(sum(levels[1][p][0] for p in band) / sum(levels[1][p][1] for p in band), 4)
+    assert sorted(evaluation.report(levels, band).accuracy) == ["0", "1", "2"]
+    assert sorted(evaluation.report(levels, sorted(levels[0])).accuracy) == ["0", "2"]
+    assert events[1].pooled == round(sum(levels[1][p][0] for p in band) / sum(levels[1][p][1] for p in band), 4)

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from cosr.stats import Estimate, over_seeds, two_way
+from cosr.training.stats import Estimate, over_seeds, two_way
 
 
 def test_with_no_interaction_the_task_and_seed_errors_add():

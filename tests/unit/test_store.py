@@ -64,7 +64,7 @@ def test_queries_by_round_and_export(tmp_path):
 
 
 def test_per_level_evaluations_and_the_frontier_they_give(tmp_path):
-    from cosr import frontier
+    from cosr.training import evaluation as frontier
 
     store = TrajectoryStore(tmp_path / "s.sqlite")
     before = {("addition", 1): (45, 48), ("addition", 2): (10, 48), ("gcd", 2): (20, 48)}
@@ -81,12 +81,12 @@ def test_per_level_evaluations_and_the_frontier_they_give(tmp_path):
     assert frontier.band_pairs(levels[0], (0.1, 0.8)) == [("addition", 2), ("gcd", 2)]
     assert frontier.band_pairs(levels[0], (0.3, 0.8)) == [("gcd", 2)]
     rep = frontier.report(levels, pairs)
-    assert rep["accuracy"] == {"0": round(30 / 96, 4), "1": round(40 / 96, 4)}
-    assert rep["gain"] == round(10 / 96, 4) and 0.05 < rep["gain_stderr"] < 0.1
+    assert rep.accuracy == {"0": round(30 / 96, 4), "1": round(40 / 96, 4)}
+    assert rep.gain == round(10 / 96, 4) and 0.05 < rep.gain_stderr < 0.1
 
 
 def test_per_task_outcomes_give_a_paired_gain(tmp_path):
-    from cosr import frontier
+    from cosr.training import evaluation as frontier
 
     store = TrajectoryStore(tmp_path / "s.sqlite")
     before, after = [1, 0, 0, 1, 0, 0, 1, 0], [1, 1, 0, 1, 1, 0, 1, 0]  # two tasks gained, none lost
@@ -96,7 +96,7 @@ def test_per_task_outcomes_give_a_paired_gain(tmp_path):
     outcomes = store.evaluation_tasks("r")
     assert outcomes[1][("gcd", 2)]["t1"] is True and outcomes[0][("gcd", 2)]["t1"] is False
     rep = frontier.report(store.evaluation_levels("r"), [("gcd", 2)], outcomes=outcomes)
-    assert rep["gain"] == 0.25 and rep["gain_stderr_kind"] == "paired"
+    assert rep.gain == 0.25 and rep.gain_stderr_kind == "paired"
     # differences [0, 1, 0, 0, 1, 0, 0, 0]: sd 0.463 over sqrt(8) tasks
-    assert abs(rep["gain_stderr"] - 0.1637) < 1e-3
-    assert rep["gain_stderr"] < frontier.report(store.evaluation_levels("r"), [("gcd", 2)])["gain_stderr"]
+    assert abs(rep.gain_stderr - 0.1637) < 1e-3
+    assert rep.gain_stderr < frontier.report(store.evaluation_levels("r"), [("gcd", 2)]).gain_stderr

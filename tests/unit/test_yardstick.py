@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from cosr.audit import audit_run, check, heldout_index
 from cosr.domain import Attempt, Task, Trajectory, Verdict
+from cosr.graphs.audit import audit_run, check, heldout_index
 from cosr.graphs.skills import SkillGraph
 from cosr.graphs.skills.splits import heldout_tasks, split_of
 from cosr.store import TrajectoryStore

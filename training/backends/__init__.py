@@ -1,9 +1,10 @@
-"""Student backends behind one interface, one backend a file: a local Hugging Face model, an
-OpenAI-compatible server (vLLM), a person. Prompts go in batches, never one at a time."""
+"""Student backends behind one interface, one backend a file registered at its bottom: a local Hugging Face
+model, an OpenAI-compatible server (vLLM), a person. Prompts go in batches, never one at a time."""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,19 +36,18 @@ class StudentBackend(Protocol):
 
 
 BackendFactory = Callable[[StudentConfig], StudentBackend]
-BACKENDS: Registry[str] = Registry("student backend")  # name -> "module:factory", imported on use
-
-# Lazy: the hf backend imports torch; `cosr --help` and the openai backend must not pay for that.
-BACKENDS.register("hf", "cosr.training.backends.hf:HFStudent")
-BACKENDS.register("openai", "cosr.training.backends.openai_compat:OpenAIStudent")
-BACKENDS.register("human", "cosr.training.backends.human:HumanStudent")
+BACKENDS: Registry[BackendFactory] = Registry("student backend")
 
 
 def make_student(cfg: StudentConfig) -> StudentBackend:
-    module, _, name = BACKENDS.get(cfg.backend).partition(":")
-    factory: BackendFactory = getattr(importlib.import_module(module), name)
-    return factory(cfg)
+    return BACKENDS.get(cfg.backend)(cfg)
 
 
 def render_prompt(cfg: StudentConfig, prompt: str) -> str:
     return cfg.prompt_template.replace("{prompt}", prompt)
+
+
+# Each backend registers itself at the bottom of its file. None imports torch before it generates, so
+# `cosr --help` and the config check (graphs/plugins.py) do not pay for it.
+for _mod in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_mod.name}")

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cosr.config import StudentConfig
-from cosr.training.backends import Generation, render_prompt
+from cosr.training.backends import BACKENDS, Generation, render_prompt
 from cosr.training.device import pick_device
+from cosr.training.quiet import quiet_loading
 from cosr.training.sampling import sample
 
 MERGED_COPY_BYTES = 1 << 30  # models up to 1 GiB of weights generate from a merged copy (load_adapter)
@@ -29,6 +30,7 @@ class HFStudent:
         self.id = f"hf:{path.name}"
         self.adapter_version: str | None = None
         self.device, dtype = pick_device(device)  # type: ignore[arg-type]
+        quiet_loading()
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.tokenizer.padding_side = "left"  # generation continues from the right edge of every row
         if self.tokenizer.pad_token is None:
@@ -79,3 +81,6 @@ class HFStudent:
 
     def close(self) -> None:
         self.model = self.base = None  # type: ignore[assignment]
+
+
+BACKENDS.register("hf", HFStudent)

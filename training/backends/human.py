@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from cosr.config import StudentConfig
-from cosr.training.backends import Generation
+from cosr.training.backends import BACKENDS, Generation
 
 
 class Reply(BaseModel):
@@ -60,3 +60,6 @@ class HumanStudent:
 
     def close(self) -> None:
         pass
+
+
+BACKENDS.register("human", HumanStudent)

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from cosr.config import StudentConfig
-from cosr.training.backends import Generation, render_prompt
+from cosr.training.backends import BACKENDS, Generation, render_prompt
 
 
 class StudentUnavailable(RuntimeError):
@@ -98,3 +98,6 @@ class OpenAIStudent:
 
     def close(self) -> None:
         pass
+
+
+BACKENDS.register("openai", OpenAIStudent)

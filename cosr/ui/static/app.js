@@ -5,10 +5,18 @@ const get = (path) => fetch(path).then((r) => r.json());
 const esc = (s) => String(s ?? "").replace(/[&<>]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;" }[c]));
 let machine, skills, frames = [], rows = [], version = null;
 
+// Labels are drawn at FONT px and each node sized to its label, so a graph drawn at zoom 1 reads like the page.
+const FONT = 12;
+const ruler = document.createElement("canvas").getContext("2d");
+ruler.font = `${FONT}px system-ui, sans-serif`;
+const lines = (node) => String(node.data("label")).split("\n");
+const labelWidth = (node) => Math.max(...lines(node).map((l) => ruler.measureText(l).width));
+
 function graphStyle(extra) {
   return [
-    { selector: "node", style: { label: "data(label)", "font-size": 10, "text-valign": "center", "text-wrap": "wrap",
-      width: 86, height: 30, shape: "round-rectangle", "background-color": "#d8dcf0", "border-width": 1 } },
+    { selector: "node", style: { label: "data(label)", "font-size": FONT, "text-valign": "center", "text-wrap": "wrap",
+      "line-height": 1.3, width: (n) => labelWidth(n) + 14, height: (n) => lines(n).length * FONT * 1.3 + 10,
+      shape: "round-rectangle", "background-color": "#d8dcf0", "border-width": 1 } },
     { selector: "edge", style: { width: 1.5, "curve-style": "bezier", "target-arrow-shape": "triangle",
       "line-color": "#999", "target-arrow-color": "#999" } },
     { selector: "edge.conditional", style: { "line-style": "dashed" } },
@@ -18,10 +26,7 @@ function graphStyle(extra) {
 
 async function drawMachine() {
   const g = await get("/api/graph");
-  // The self-play machine is one loop (evaluate -> ... -> record -> train -> evaluate): a circle in the
-  // graph's own node order reads as that loop; layered layouts piled the loop's nodes on each other.
-  machine = cytoscape({ container: $("machine"), maxZoom: 1.3, layout: { name: "circle", startAngle: Math.PI },
-    elements: [
+  machine = cytoscape({ container: $("machine"), maxZoom: 1, elements: [
       ...g.nodes.map((n) => ({ data: { id: n.id, label: n.id.replace(/__/g, "") } })),
       ...g.edges.map((e, i) => ({ data: { id: "e" + i, source: e.source, target: e.target },
         classes: e.conditional ? "conditional" : "" })),
@@ -32,11 +37,27 @@ async function drawMachine() {
     ]) });
 }
 
+function layoutLoop() {
+  // The self-play machine is one loop (evaluate -> ... -> record -> train -> evaluate): its nodes, in the
+  // graph's own order, round an ellipse that fills the panel. Layered layouts piled the loop's nodes on each
+  // other, and a circle fitted into the wide panel shrank its labels to a few pixels.
+  const nodes = machine.nodes(), pad = 6;
+  const rx = Math.max(0, machine.width() - Math.max(...nodes.map((n) => n.outerWidth()))) / 2 - pad;
+  const ry = Math.max(0, machine.height() - Math.max(...nodes.map((n) => n.outerHeight()))) / 2 - pad;
+  const at = (i) => Math.PI + (2 * Math.PI * i) / nodes.length;  // the first node on the left
+  const apart = (a, b) => a.x2 + pad < b.x1 || b.x2 + pad < a.x1 || a.y2 + pad < b.y1 || b.y2 + pad < a.y1;
+  for (let scale = 1; scale < 3; scale *= 1.05) {  // wider where neighbours' labels would touch
+    nodes.forEach((n, i) => n.position({ x: scale * rx * Math.cos(at(i)), y: scale * ry * Math.sin(at(i)) }));
+    const boxes = nodes.map((n) => n.boundingBox());
+    if (boxes.every((a, i) => boxes.every((b, j) => i === j || apart(a, b)))) break;
+  }
+  machine.fit(undefined, pad);  // at zoom 1 when it fits (maxZoom); smaller only in a small window
+}
+
 async function drawSkills() {
   const s = await get("/api/skills");
   frames = s.frames;
-  skills = cytoscape({ container: $("skills"), maxZoom: 1.2, layout: { name: "breadthfirst", directed: true, spacingFactor: 1.1 },
-    elements: [
+  skills = cytoscape({ container: $("skills"), maxZoom: 1, elements: [
       ...s.skills.map((k) => ({ data: { id: k.name, label: k.name, mastery: 0 } })),
       ...s.skills.flatMap((k) => k.prerequisites.map((p) => ({ data: { id: p + ">" + k.name, source: p, target: k.name } }))),
     ],
@@ -44,6 +65,31 @@ async function drawSkills() {
   $("slider").max = Math.max(0, frames.length - 1);
   $("slider").value = $("slider").max;
   showFrame();
+}
+
+function layoutSkills() {
+  // Rows by distance from the roots (as breadthfirst), each ordered under its prerequisites and spaced by its
+  // own labels' widths: breadthfirst spaced every node as the widest on a square grid, several times the panel
+  // for the built-in graph, which shrank its labels to a few pixels. Rows by the deepest prerequisite instead
+  // made the built-in graph eight rows deep, as small again.
+  const depth = new Map(skills.nodes().roots().map((n) => [n.id(), 0])), rows = [], gap = 14;
+  for (let frontier = skills.nodes().roots(); frontier.length; ) {
+    frontier = frontier.outgoers("node").filter((n) => !depth.has(n.id()));
+    const placed = (n) => n.incomers("node").filter((p) => depth.has(p.id())).map((p) => depth.get(p.id()));
+    frontier.forEach((n) => depth.set(n.id(), Math.min(...placed(n)) + 1));
+  }
+  skills.nodes().forEach((n) => (rows[depth.get(n.id())] ??= []).push(n));
+  const rowHeight = Math.max(...skills.nodes().map((n) => n.outerHeight())) + 2 * gap;
+  const under = (n) => {  // the mean place of its prerequisites
+    const ps = n.incomers("node");
+    return ps.length ? ps.reduce((s, p) => s + p.position("x"), 0) / ps.length : 0;
+  };
+  rows.forEach((row, d) => {
+    if (d > 0) row.sort((a, b) => under(a) - under(b));
+    let x = -(row.reduce((s, n) => s + n.outerWidth(), 0) + gap * (row.length - 1)) / 2;
+    row.forEach((n) => { n.position({ x: x + n.outerWidth() / 2, y: d * rowHeight }); x += n.outerWidth() + gap; });
+  });
+  skills.fit(undefined, 12);  // at zoom 1 when it fits (maxZoom)
 }
 
 function showFrame() {
@@ -108,7 +154,7 @@ function polyline(points, w, h) {
   return `<svg width="${w}" height="${h}" id="curve"><polyline fill="none" stroke="#2e5aac" stroke-width="2"
     points="${points.map((p, i) => `${xs(i)},${ys(p.accuracy)}`).join(" ")}"/>${points.map((p, i) =>
     `<circle cx="${xs(i)}" cy="${ys(p.accuracy)}" r="3"/><text x="${xs(i) - 12}" y="${ys(p.accuracy) - 6}"
-    font-size="10">${(p.accuracy * 100).toFixed(1)}%</text><text x="${xs(i) - 8}" y="${h - 2}" font-size="10">
+    >${(p.accuracy * 100).toFixed(1)}%</text><text x="${xs(i) - 8}" y="${h - 2}">
     ${p.round === 0 ? "before" : "r" + p.round}</text>`).join("")}</svg>`;
 }
 
@@ -153,7 +199,12 @@ async function main() {
   $("run").textContent = `${run.kind === "tutor" ? "tutoring session" : "self-play run"} ${run.run_id}`;
   await drawMachine();
   await drawSkills();
-  [machine, skills].forEach((cy) => { cy.resize(); cy.fit(undefined, 12); });  // the panels have their final size now
+  // The panels have their final size now.
+  machine.resize();
+  layoutLoop();
+  skills.resize();
+  layoutSkills();
+  window.addEventListener("resize", () => { layoutLoop(); layoutSkills(); });
   ["f-skill", "f-strategy", "f-verdict"].forEach((id) => $(id).addEventListener("change", drawTimeline));
   $("slider").addEventListener("input", showFrame);
   $("timeline").addEventListener("click", (e) => {

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import random
 
-from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.domain import AnswerFormat, Domain, Task, VerifierKind
 from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, _rg, register_generator
+from cosr.graphs.skills.catalog._worked import expression_steps
 
 # reasoning-gym ChainSumConfig fields: terms and digits are (min, max) ranges drawn per item.
 LEVELS = {
@@ -30,6 +31,11 @@ def chain_sum(level: int, rng: random.Random) -> Problem:
     )
 
 
+def worked(task: Task) -> list[str] | None:
+    """One operation a step, left to right."""
+    return expression_steps(task.metadata["expression"]) if "expression" in task.metadata else None
+
+
 register_generator(
     "chain_sum",
     chain_sum,
@@ -37,4 +43,6 @@ register_generator(
     levels=len(LEVELS),
     description="a + b - c ..., terms and digits by level (reasoning-gym chain_sum)",
     identity=identity.expression,
+    worked=worked,
+    fundamentals="Work left to right, one operation at a time, keeping track of the sign of each term.",
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 
-from cosr.domain import AnswerFormat, CodeCheck, Domain, VerifierKind
+from cosr.domain import AnswerFormat, CodeCheck, Domain, Task, VerifierKind
 from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, _programs, register_generator
 from cosr.graphs.skills.catalog._guard import GUARD
@@ -28,6 +28,14 @@ def code_input(level: int, rng: random.Random) -> Problem:
     )
 
 
+def explain(task: Task) -> list[str] | None:
+    """Working back from the output (no worked solution: the reference is one of many right inputs)."""
+    if "output" not in task.metadata:
+        return None
+    return [f"the target output is {task.metadata['output']}", "undo the last operation of f first, then the one before",
+            f"f({task.reference}) == {task.metadata['output']}"]
+
+
 register_generator(
     "code_input",
     code_input,
@@ -35,4 +43,6 @@ register_generator(
     levels=len(_programs.LEVELS),
     description="find an input x with f(x) == y for a small Python function; families by level",
     identity=identity.program_and_question,
+    explain=explain,
+    fundamentals="Work backwards from the output: undo each step of the function, or try small inputs systematically.",
 )

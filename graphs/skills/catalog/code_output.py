@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from cosr.domain import AnswerFormat, CodeCheck, Domain, VerifierKind
+from cosr.domain import AnswerFormat, CodeCheck, Domain, Task, VerifierKind
 from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, _programs, register_generator
 from cosr.graphs.skills.catalog._guard import GUARD
@@ -24,6 +24,15 @@ def code_output(level: int, rng: random.Random) -> Problem:
     )
 
 
+def explain(task: Task) -> list[str] | None:
+    """Tracing f by hand. No worked solution: a trace of every template is more than its answer is worth."""
+    if "input" not in task.metadata:
+        return None
+    x = task.metadata["input"]
+    return [f"call f with x = {x}", "follow each line of f, writing every variable's value",
+            f"f({x}) returns {task.reference}"]
+
+
 register_generator(
     "code_output",
     code_output,
@@ -31,4 +40,6 @@ register_generator(
     levels=len(_programs.LEVELS),
     description="predict f(x) for a small Python function; shifts, affine, branches, loops, lists by level",
     identity=identity.program_and_question,
+    explain=explain,
+    fundamentals="Run the function by hand: substitute the input and evaluate line by line, writing down each variable.",
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from cosr.domain import AnswerFormat, CodeCheck, Domain, VerifierKind
+from cosr.domain import AnswerFormat, CodeCheck, Domain, Task, VerifierKind
 from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, _programs, register_generator
 from cosr.graphs.skills.catalog._guard import GUARD
@@ -31,6 +31,15 @@ def code_synthesis(level: int, rng: random.Random) -> Problem:
     )
 
 
+def explain(task: Task) -> list[str] | None:
+    """Reading the pattern off the shown pairs (no worked solution: the reference is one of many right programs)."""
+    if not task.metadata.get("shown"):
+        return None
+    pairs = "; ".join(f"{x} -> {y}" for x, y in task.metadata["shown"])
+    return [f"the examples: {pairs}", "what changes between consecutive examples? a difference, a ratio or a branch?",
+            "write f, then check it on every example"]  # the program itself is the answer, shown once revealed
+
+
 register_generator(
     "code_synthesis",
     code_synthesis,
@@ -38,4 +47,6 @@ register_generator(
     levels=len(_programs.LEVELS),
     description="write f from input/output pairs (some hidden); families by level",
     identity=identity.reference_program,
+    explain=explain,
+    fundamentals="Compare each output with its input: a constant difference, a ratio, a condition; then write f and check every pair.",
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.domain import AnswerFormat, Domain, Task, VerifierKind
 from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, integer, register_generator
 
@@ -30,6 +30,25 @@ def division(level: int, rng: random.Random) -> Problem:
     )
 
 
+def worked(task: Task) -> list[str] | None:
+    """The multiplication fact, then the division it answers."""
+    m = task.metadata
+    if not {"dividend", "divisor"} <= m.keys():
+        return None
+    q = m["dividend"] // m["divisor"]
+    return [f"{m['divisor']} * {q} = {m['dividend']}", f"{m['dividend']} / {m['divisor']} = {q}"]
+
+
+def explain(task: Task) -> list[str] | None:
+    """The question as a multiplication and a round first guess, before the fact (which names the quotient)."""
+    m, steps = task.metadata, worked(task)
+    if steps is None:
+        return None
+    question = f"Which number times {m['divisor']} gives {m['dividend']}?"
+    guess = f"Try a round guess: {m['divisor']} * 10 = {m['divisor'] * 10}, then adjust up or down."
+    return [question, guess, *steps]
+
+
 register_generator(
     "division",
     division,
@@ -37,4 +56,7 @@ register_generator(
     levels=len(LEVELS),
     description="exact division n / d, digits of divisor and quotient by level",
     identity=identity.expression,
+    worked=worked,
+    explain=explain,
+    fundamentals="Find the number that, multiplied by the divisor, gives the dividend (a multiplication fact backwards).",
 )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import random
+import re
 from fractions import Fraction
 
-from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.domain import AnswerFormat, Domain, Task, VerifierKind
 from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, register_generator
+from cosr.graphs.skills.catalog._worked import num
 
 # denominators: "same" (one shared), "multiple" (one a multiple of the other), or independent up to max.
 LEVELS = {
@@ -46,6 +49,23 @@ def fraction_addition(level: int, rng: random.Random) -> Problem:
     )
 
 
+def worked(task: Task) -> list[str] | None:
+    """The common denominator, each fraction over it, the numerators added, the sum reduced."""
+    if "expression" not in task.metadata:
+        return None
+    terms = re.findall(r"([+-]?)\s*(\d+)/(\d+)", task.metadata["expression"])
+    common = math.lcm(*(int(d) for _, _, d in terms))
+    nums = [(-1 if sign == "-" else 1) * int(n) * (common // int(d)) for sign, n, d in terms]
+    total = sum(nums)
+    combined = " ".join(f"{'-' if v < 0 else '+'} {abs(v)}" for v in nums).lstrip("+ ")
+    steps = [f"lcm({', '.join(d for _, _, d in terms)}) = {common}",
+             *(f"{n}/{d} = {abs(v)}/{common}" for (_, n, d), v in zip(terms, nums, strict=True)),
+             f"{combined} = {total}"]
+    if (g := math.gcd(total, common)) == 1:
+        return [*steps, f"sum = {total}/{common}"]
+    return [*steps, f"gcd({abs(total)}, {common}) = {g}", f"{total}/{common} = {num(Fraction(total, common))}"]
+
+
 register_generator(
     "fraction_addition",
     fraction_addition,
@@ -53,4 +73,6 @@ register_generator(
     levels=len(LEVELS),
     description="a/b + c/d (reduced answer); unlike denominators from level 2, minus from level 4",
     identity=identity.expression,
+    worked=worked,
+    fundamentals="Rewrite the fractions over a common denominator (the lcm), add the numerators, then reduce.",
 )

@@ -5,11 +5,14 @@ reasoning-gym can draw n/n (answer 1/1), which is no exercise in reducing; we dr
 
 from __future__ import annotations
 
+import math
 import random
+import re
 
-from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.domain import AnswerFormat, Domain, Task, VerifierKind
 from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, _rg, register_generator
+from cosr.graphs.skills.catalog._worked import euclid
 
 # reasoning-gym FractionSimplificationConfig fields: range of the reduced parts, and of the common factor.
 LEVELS = {
@@ -35,6 +38,16 @@ def fraction_simplification(level: int, rng: random.Random) -> Problem:
     )
 
 
+def worked(task: Task) -> list[str] | None:
+    """The gcd by Euclid, then numerator and denominator divided by it. Read from the prompt, so that a task
+    written elsewhere (an LLM's) is worked too."""
+    if not (f := re.search(r"(\d+)\s*/\s*(\d+)", task.prompt)):
+        return None
+    n, d = int(f.group(1)), int(f.group(2))
+    g = math.gcd(n, d)
+    return [*euclid(n, d), f"{n} / {g} = {n // g}", f"{d} / {g} = {d // g}", f"{n}/{d} = {n // g}/{d // g}"]
+
+
 register_generator(
     "fraction_simplification",
     fraction_simplification,
@@ -42,4 +55,6 @@ register_generator(
     levels=len(LEVELS),
     description="reduce n/d to lowest terms, sizes by level (reasoning-gym fraction_simplification)",
     identity=identity.ordered_numbers,
+    worked=worked,
+    fundamentals="Divide numerator and denominator by their greatest common divisor.",
 )

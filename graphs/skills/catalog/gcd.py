@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import random
 
-from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.domain import AnswerFormat, Domain, Task, VerifierKind
 from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, _rg, register_generator
+from cosr.graphs.skills.catalog._worked import euclid
 
 # reasoning-gym GCDConfig fields: how many numbers, and their range.
 LEVELS = {
@@ -33,6 +35,18 @@ def gcd(level: int, rng: random.Random) -> Problem:
     )
 
 
+def worked(task: Task) -> list[str] | None:
+    """Euclid on the first two numbers, then on their gcd and the next number, and so on."""
+    numbers = task.metadata.get("numbers", [])
+    if len(numbers) < 2:
+        return None
+    g, steps = numbers[0], []
+    for n in numbers[1:]:
+        steps += euclid(g, n)
+        g = math.gcd(g, n)
+    return steps
+
+
 register_generator(
     "gcd",
     gcd,
@@ -40,4 +54,6 @@ register_generator(
     levels=len(LEVELS),
     description="gcd of 2-4 numbers, sizes by level (reasoning-gym gcd)",
     identity=identity.number_set,
+    worked=worked,
+    fundamentals="Euclid: gcd(a, b) = gcd(b, a mod b), until the remainder is 0; the last non-zero number is the gcd.",
 )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import random
 
-from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.domain import AnswerFormat, Domain, Task, VerifierKind
 from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, _rg, register_generator
 
@@ -33,6 +34,19 @@ def lcm(level: int, rng: random.Random) -> Problem:
     )
 
 
+def worked(task: Task) -> list[str] | None:
+    """Two numbers at a time: their gcd, then a * b / gcd."""
+    numbers = task.metadata.get("numbers", [])
+    if len(numbers) < 2:
+        return None
+    acc, steps = numbers[0], []
+    for n in numbers[1:]:
+        g = math.gcd(acc, n)
+        steps += [f"gcd({acc}, {n}) = {g}", f"{acc} * {n} / {g} = {acc * n // g}"]
+        acc = acc * n // g
+    return steps
+
+
 register_generator(
     "lcm",
     lcm,
@@ -40,4 +54,6 @@ register_generator(
     levels=len(LEVELS),
     description="lcm of 2-3 numbers, sizes by level (reasoning-gym lcm)",
     identity=identity.number_set,
+    worked=worked,
+    fundamentals="lcm(a, b) = a * b / gcd(a, b); for more numbers, take them two at a time.",
 )

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import random
 
-from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.domain import AnswerFormat, Domain, Task, VerifierKind
 from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, register_generator
+from cosr.graphs.skills.catalog._worked import expression_steps
 
 LEVELS = {
     1: {"terms": (3, 3), "max_value": 9, "operators": "+*", "parentheses": 0.0},
@@ -47,6 +48,11 @@ def order_of_operations(level: int, rng: random.Random) -> Problem:
     )
 
 
+def worked(task: Task) -> list[str] | None:
+    """One operation a step, in the order precedence and brackets give."""
+    return expression_steps(task.metadata["expression"]) if "expression" in task.metadata else None
+
+
 register_generator(
     "order_of_operations",
     order_of_operations,
@@ -54,4 +60,6 @@ register_generator(
     levels=len(LEVELS),
     description="mixed + - * with precedence, parentheses from level 3",
     identity=identity.expression,
+    worked=worked,
+    fundamentals="Brackets first, then * and /, then + and - from left to right.",
 )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import random
+from fractions import Fraction
 
-from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.domain import AnswerFormat, Domain, Task, VerifierKind
 from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, register_generator
+from cosr.graphs.skills.catalog._worked import num
 
 LEVELS = {
     1: {"percents": (10, 50, 100), "max_n": 100},
@@ -32,6 +34,15 @@ def percentage(level: int, rng: random.Random) -> Problem:
     )
 
 
+def worked(task: Task) -> list[str] | None:
+    """n times p, then divided by 100."""
+    m = task.metadata
+    if not {"percent", "n"} <= m.keys():
+        return None
+    p, n = m["percent"], m["n"]
+    return [f"{n} * {p} = {n * p}", f"{n * p} / 100 = {num(Fraction(n * p, 100))}"]
+
+
 register_generator(
     "percentage",
     percentage,
@@ -39,4 +50,6 @@ register_generator(
     levels=len(LEVELS),
     description="p% of n, whole answers; p and n by level",
     identity=identity.ordered_numbers,
+    worked=worked,
+    fundamentals="p% of n is p/100 * n; divide by 100 first when that makes the numbers easier.",
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from cosr.domain import AnswerFormat, Domain, VerifierKind
+from cosr.domain import AnswerFormat, Domain, Task, VerifierKind
 from cosr.graphs.skills import identity
 from cosr.graphs.skills.catalog import Problem, register_generator
 
@@ -29,6 +29,15 @@ def remainder(level: int, rng: random.Random) -> Problem:
     )
 
 
+def worked(task: Task) -> list[str] | None:
+    """The whole b's that fit into a, then what is left."""
+    m = task.metadata
+    if not {"dividend", "divisor"} <= m.keys():
+        return None
+    a, b = m["dividend"], m["divisor"]
+    return [f"{b} * {a // b} = {a // b * b}", f"{a} - {a // b * b} = {a % b}"]
+
+
 register_generator(
     "remainder",
     remainder,
@@ -36,4 +45,6 @@ register_generator(
     levels=len(LEVELS),
     description="a mod b, ranges of dividend and divisor by level",
     identity=identity.expression,
+    worked=worked,
+    fundamentals="a mod b is what is left after taking away as many whole b's as fit into a: a = q*b + r, 0 <= r < b.",
 )

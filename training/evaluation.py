@@ -1,4 +1,6 @@
-"""Held-out accuracy where the teaching happened: pooled over (skill, level) pairs, before and after.
+"""Held-out accuracy read where the teaching happened: counts per skill and level, pooled over (skill, level)
+pairs, before and after, with standard errors. Every reader of an evaluation (the evaluate node, a run's
+summary, `cosr compare`, the debugger page) counts and pools it here.
 
 A skill's mean over levels 1-3 hides what a run taught (one level rises while the others, untouched,
 stay or drift), so the frontier is read per (skill, level) pair:
@@ -19,13 +21,44 @@ student's default runs gained on the open part and lost on the small part (docs/
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
 
-from cosr import stats
+from cosr.domain import Task, accuracy
+from cosr.training import stats
+from cosr.training.results import FrontierReport
 
 Pair = tuple[str, int]
+Counts = tuple[int, int]  # (solved, total)
 Outcomes = dict[int, dict[Pair, dict[str, bool]]]  # round -> (skill, level) -> task id -> solved (TrajectoryStore)
 BAND = (0.1, 0.8)  # partly learned, room to grow: the frontier a run is judged on besides its own practice
+OPEN = 200  # distinct tasks in 256 draws (SkillGraph.distinct_tasks) from which a level counts as open
+
+
+def per_level(tasks: list[Task], solved: list[bool]) -> dict[Pair, Counts]:
+    """(solved, total) per (skill, level)."""
+    out: dict[Pair, Counts] = {}
+    for t, ok in zip(tasks, solved, strict=True):
+        c, n = out.get((t.skill, t.difficulty), (0, 0))
+        out[(t.skill, t.difficulty)] = (c + ok, n + 1)
+    return out
+
+
+def per_skill(levels: dict[Pair, Counts]) -> dict[str, Counts]:
+    out: dict[str, Counts] = {}
+    for (skill, _), (c, n) in levels.items():
+        c0, n0 = out.get(skill, (0, 0))
+        out[skill] = (c0 + c, n0 + n)
+    return out
+
+
+def skill_accuracy(skills: dict[str, Counts]) -> dict[str, float]:
+    """Accuracy per skill, to four places: what the graph state, the events and summary.json hold."""
+    return {s: round(accuracy(c, n), 4) for s, (c, n) in skills.items()}
+
+
+def overall(skills: dict[str, Counts]) -> float:
+    """Accuracy over every task of an evaluation, to four places."""
+    return round(accuracy(sum(c for c, _ in skills.values()), sum(n for _, n in skills.values())), 4)
 
 
 def label(pair: Pair) -> str:
@@ -38,17 +71,17 @@ def parse_label(key: str) -> Pair:
     return skill, int(level)
 
 
-def pooled(evals: dict[Pair, tuple[int, int]], pairs: list[Pair]) -> tuple[float, float, int]:
+def pooled(evals: dict[Pair, Counts], pairs: list[Pair]) -> tuple[float, float, int]:
     """(accuracy, standard error, tasks) over the pairs' held-out tasks."""
     c = sum(evals[p][0] for p in pairs if p in evals)
     n = sum(evals[p][1] for p in pairs if p in evals)
     if not n:
         return 0.0, 0.0, 0
-    acc = c / n
+    acc = accuracy(c, n)
     return acc, math.sqrt(acc * (1 - acc) / n), n
 
 
-def practised_pairs(practice: dict[Pair, int], baseline: dict[Pair, tuple[int, int]], *,
+def practised_pairs(practice: dict[Pair, int], baseline: dict[Pair, Counts], *,
                     share: float = 0.05, mastered: float = 0.9) -> list[Pair]:
     total = sum(practice.values()) or 1
     return sorted(p for p, n in practice.items()
@@ -76,41 +109,66 @@ def answers(outcomes: Outcomes, pairs: list[Pair] | None = None) -> dict[str, tu
     return {t: (p[0], int(ok), int(after[t])) for p in keep for t, ok in first.get(p, {}).items() if t in after}
 
 
-def band_pairs(baseline: dict[Pair, tuple[int, int]], band: tuple[float, float] = BAND) -> list[Pair]:
+def band_pairs(baseline: dict[Pair, Counts], band: tuple[float, float] = BAND) -> list[Pair]:
     """Pairs whose baseline held-out accuracy lies in the band: the student's frontier whatever a run practised."""
     lo, hi = band
-    return sorted(p for p, (c, n) in baseline.items() if n and lo <= c / n <= hi)
+    return sorted(p for p, (c, n) in baseline.items() if n and lo <= accuracy(c, n) <= hi)
 
 
-OPEN = 200  # distinct tasks in 256 draws (SkillGraph.distinct_tasks) from which a level counts as open
-
-
-def by_space(pairs: list[Pair], distinct_tasks) -> tuple[list[Pair], list[Pair]]:
+def by_space(pairs: list[Pair], distinct_tasks: Callable[[str, int], int]) -> tuple[list[Pair], list[Pair]]:
     """(open levels, small levels): `distinct_tasks(skill, level)` at least OPEN, or below."""
     open_ = [p for p in pairs if distinct_tasks(*p) >= OPEN]
     return open_, [p for p in pairs if p not in open_]
 
 
-def holds(evals: dict[Pair, tuple[int, int]], pairs: list[Pair]) -> bool:
+def holds(evals: dict[Pair, Counts], pairs: list[Pair]) -> bool:
     """Whether a round's evaluation answered every one of `pairs` (one evaluated in part,
     `eval.between_rounds`, may lack some): only then is its pooled accuracy over them comparable."""
     return all(p in evals for p in pairs)
 
 
-def report(levels: dict[int, dict[Pair, tuple[int, int]]], pairs: list[Pair],
-           outcomes: Outcomes | None = None) -> dict[str, Any]:
+def report(levels: dict[int, dict[Pair, Counts]], pairs: list[Pair], outcomes: Outcomes | None = None) -> FrontierReport:
     """Pooled accuracy over `pairs` at every round that evaluated them all (a round evaluated in part,
     `eval.between_rounds`, may lack some), and the gain from round 0 to the last."""
     curve = {str(r): pooled(ev, pairs) for r, ev in sorted(levels.items()) if holds(ev, pairs)}
     first, last = (curve[min(curve, key=int)], curve[max(curve, key=int)]) if curve else ((0, 0, 0), (0, 0, 0))
     paired = paired_gain(outcomes, pairs, int(min(curve, key=int)), int(max(curve, key=int))) if outcomes and curve else None
-    return {
-        "pairs": [label(p) for p in pairs],
-        "heldout_tasks": first[2],
-        "accuracy": {r: round(a, 4) for r, (a, _, _) in curve.items()},
-        "stderr": {r: round(e, 4) for r, (_, e, _) in curve.items()},
-        "gain": round(last[0] - first[0], 4),
+    return FrontierReport(
+        pairs=[label(p) for p in pairs],
+        heldout_tasks=first[2],
+        accuracy={r: round(a, 4) for r, (a, _, _) in curve.items()},
+        stderr={r: round(e, 4) for r, (_, e, _) in curve.items()},
+        gain=round(last[0] - first[0], 4),
         # paired over the same held-out tasks when their outcomes were kept; else as independent samples
-        "gain_stderr": round(paired[1] if paired else math.hypot(first[1], last[1]), 4),
-        "gain_stderr_kind": "paired" if paired else "independent",
-    }
+        gain_stderr=round(paired[1] if paired else math.hypot(first[1], last[1]), 4),
+        gain_stderr_kind="paired" if paired else "independent",
+    )
+
+
+def frontiers(levels: dict[int, dict[Pair, Counts]], practice: dict[Pair, int], outcomes: Outcomes,
+              distinct_tasks: Callable[[str, int], int]) -> dict[str, FrontierReport | None]:
+    """A run's frontier reports: on the (skill, level) pairs it practised ("frontier"), and on the pairs whose
+    baseline lies in BAND, whatever it practised ("frontier_band"), the latter also split into open and small
+    levels (by_space). None before a baseline."""
+    if 0 not in levels:
+        return {"frontier": None, "frontier_band": None, "frontier_band_open": None, "frontier_band_small": None}
+    band = band_pairs(levels[0])
+    open_, small = by_space(band, distinct_tasks)
+    return {"frontier": report(levels, practised_pairs(practice, levels[0]), outcomes=outcomes),
+            "frontier_band": report(levels, band, outcomes=outcomes),
+            "frontier_band_open": report(levels, open_, outcomes=outcomes),
+            "frontier_band_small": report(levels, small, outcomes=outcomes)}
+
+
+def attribute_gains(overall: dict[str, float], rounds: dict[int, dict[str, int]]) -> dict[str, float]:
+    """Each round's change in overall held-out accuracy, shared among the curriculum strategies in
+    proportion to the training examples their tasks gave that round (PRSM-style teacher credit).
+    `rounds`: round -> its examples by strategy."""
+    credit: dict[str, float] = {}
+    for rnd, by in rounds.items():
+        if str(rnd) not in overall or str(rnd - 1) not in overall or not by:
+            continue
+        gain, total = overall[str(rnd)] - overall[str(rnd - 1)], sum(by.values())
+        for strategy, n in by.items():
+            credit[strategy] = round(credit.get(strategy, 0.0) + gain * n / total, 4)
+    return credit

@@ -20,7 +20,9 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from cosr.config import load_config
+from cosr.graphs.plugins import check_plugin_names
 from cosr.graphs.selfplay import build_graph
+from cosr.graphs.session import SelfPlayRun
 
 
 @dataclass
@@ -38,15 +40,14 @@ class ContextFactory:
     """ServerContext -> the run's real Context, built on first use (SelfPlayRun does the work)."""
 
     def __init__(self) -> None:
-        self._runs: dict[str, Any] = {}
+        self._runs: dict[str, SelfPlayRun] = {}
 
     def __call__(self, sc: ServerContext | dict[str, Any] | None) -> Any:
         sc = ServerContext(**sc) if isinstance(sc, dict) else sc or ServerContext()
         if sc.key not in self._runs:
-            from cosr.run import SelfPlayRun
-
             cfg = load_config(Path(sc.config_file) if sc.config_file else None,
                               {**sc.overrides, "run_dir": Path(sc.run_dir)})
+            check_plugin_names(cfg)
             self._runs[sc.key] = SelfPlayRun(cfg, log=lambda m: None)
         return self._runs[sc.key].ctx
 

@@ -17,13 +17,15 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from cosr.agents.pretraining import embedded_examples, pretraining_tasks
 from cosr.config import RunConfig, StudentConfig, cosr_home
 from cosr.domain import HELDOUT_SPLITS, Task
+from cosr.graphs.collaborators import load_skills
 from cosr.graphs.skills import SkillGraph
-from cosr.graphs.skills.splits import MAX_PER_SKILL, heldout_tasks
-from cosr.pretraining import embedded_examples, pretraining_tasks
+from cosr.graphs.skills.splits import MAX_PER_SKILL, heldout_tasks, source_hash
 from cosr.store import TrajectoryStore
 from cosr.training.embedded import examples_digest
+from cosr.training.results import AuditSummary, StudentAudit
 
 ALL_LEVELS = [1, 2, 3, 4, 5]
 
@@ -89,7 +91,8 @@ def audit_student(folder: Path, per_skill: int = MAX_PER_SKILL) -> AuditReport:
     if digest is None:
         raise AuditError(f"{folder} ({meta.get('version')}) was built before students recorded their "
                          "pretraining stream; it cannot be audited (rebuild it: cosr student build --force)")
-    cached = cosr_home() / "audits" / f"{digest[:20]}-{per_skill}.json"
+    # by the stream and the held-out sets it is checked against (a generator's change redraws them)
+    cached = cosr_home() / "audits" / f"{digest[:16]}-{source_hash()[:16]}-{per_skill}.json"
     if cached.exists():
         return AuditReport.model_validate_json(cached.read_text())
     skills, spec = SkillGraph.builtin(), meta["spec"]
@@ -113,7 +116,7 @@ def audit_run(run_dir: Path, per_skill: int = MAX_PER_SKILL, levels: list[int] |
     round trains on, and what a teacher explains or demonstrates, is one of them) and its rehearsal set,
     against both splits (every level, `per_skill` a skill, by default) and the run's own held-out set."""
     cfg = RunConfig.model_validate_json((Path(run_dir) / "config.json").read_text())
-    skills = SkillGraph.from_file(cfg.skills) if cfg.skills else SkillGraph.builtin()
+    skills = load_skills(cfg)
     store = TrajectoryStore(Path(run_dir) / "store.sqlite")
     try:
         items = list(run_items(skills, store, cfg.run_id))
@@ -124,21 +127,21 @@ def audit_run(run_dir: Path, per_skill: int = MAX_PER_SKILL, levels: list[int] |
     return check(skills, heldout_index(skills, per_skill, levels, extra=own), items, per_skill=per_skill, levels=levels)
 
 
-def summary_audit(run_dir: Path, cfg: RunConfig, embedded: Path | None) -> dict:
+def summary_audit(run_dir: Path, cfg: RunConfig, embedded: Path | None) -> AuditSummary:
     """What summary.json records: the run checked against both splits at its own evaluation size, and the
     embedded student's pretraining when the run's student is the embedded one (`cosr audit` goes further)."""
     report = audit_run(run_dir, cfg.eval.per_skill, cfg.eval.levels)
-    out = {"checked": report.checked, "leaks": len(report.leaks), "sources": report.sources,
-           "per_skill": report.per_skill, "levels": report.levels}
+    student: StudentAudit | str
     if embedded is None:
-        out["student"] = "not audited: a student you brought (cosr cannot see its pretraining)"
+        student = "not audited: a student you brought (cosr cannot see its pretraining)"
     else:
         try:
-            student = audit_student(embedded)
-            out["student"] = {"folder": str(embedded), "checked": student.checked, "leaks": len(student.leaks)}
+            pretrained = audit_student(embedded)
+            student = StudentAudit(folder=str(embedded), checked=pretrained.checked, leaks=len(pretrained.leaks))
         except AuditError as e:
-            out["student"] = f"not audited: {e}"
-    return out
+            student = f"not audited: {e}"
+    return AuditSummary(checked=report.checked, leaks=len(report.leaks), sources=report.sources,
+                        per_skill=report.per_skill, levels=report.levels, student=student)
 
 
 def run_items(skills: SkillGraph, store: TrajectoryStore, run_id: str) -> Iterator[tuple[str, Task]]:

@@ -1,12 +1,12 @@
 """The embedded student's pretraining stream, in one place: `cosr student build` trains on it and
-`cosr audit --student` replays it."""
+`cosr audit --student` replays it. Beside the trainer: catalog tasks answered with their worked
+solutions, the way a round's demonstrations are written."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterator
 
-from cosr.agents.hints import worked_answer
 from cosr.config import StudentConfig
 from cosr.domain import Task
 from cosr.training.backends import render_prompt
@@ -25,4 +25,5 @@ def pretraining_tasks(skills, n: int, seed: int) -> Iterator[Task]:
 def embedded_examples(skills, student: StudentConfig, n: int, seed: int) -> list[Example]:
     """Pretraining data for the embedded student, each math task answered with its worked solution (a
     student that writes the steps composes them: it solves longer chains than it was shown)."""
-    return [Example(render_prompt(student, t.prompt), " " + worked_answer(t)) for t in pretraining_tasks(skills, n, seed)]
+    return [Example(render_prompt(student, t.prompt), " " + skills.worked_answer(t))
+            for t in pretraining_tasks(skills, n, seed)]
