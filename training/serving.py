@@ -32,7 +32,7 @@ def vllm_python() -> Path:
     path = Path(os.environ.get("COSR_VLLM_PYTHON", cosr_home() / "vllm-venv" / "bin" / "python"))
     if not path.exists():
         raise VLLMUnavailable(f"no vLLM environment at {path}: run `bash scripts/vllm-up.sh` "
-                              "(scripts/install.sh does) or set COSR_VLLM_PYTHON")
+                              "(scripts/test.sh does) or set COSR_VLLM_PYTHON")
     return path
 
 

@@ -43,7 +43,7 @@ def free_port() -> int:
 def browser():
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
         pytest.fail(f"the browser tests need Debian's chromium at {CHROMIUM}: apt-get install -y chromium "
-                    "(scripts/install.sh does it)", pytrace=False)
+                    "(scripts/test.sh does it)", pytrace=False)
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
