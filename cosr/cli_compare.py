@@ -84,12 +84,12 @@ MEASURES = (("frontier gain", "frontier_gain", "{:+.2%}"), ("all-skills gain", "
 
 
 def _reading(est: dict) -> str:
-    """Noise or not; and where a milestone figure is a difference of bounds."""
-    said = ("no s.e.: 1 seed: no seed spread" if est["se"] is None else "no difference" if est["mean"] == 0 else
-            f"noise (under {NOISE:.0f} s.e.)" if est["noise"] else f"beyond {NOISE:.0f} s.e.")
+    """Noise or not; a milestone figure with a seed that never reached it is a difference of bounds, which a
+    standard error cannot read (a never-reached seed counts as a fixed number, so the spread is not the noise)."""
     if est.get("bounded_seeds"):
-        said += f"; {est['bounded_seeds']} of {est['seeds']} seeds a bound (milestone never reached)"
-    return said
+        return f"a bound: {est['bounded_seeds']} of {est['seeds']} seeds never reached the milestone"
+    return ("no s.e.: 1 seed: no seed spread" if est["se"] is None else "no difference" if est["mean"] == 0 else
+            f"noise (under {NOISE:.0f} s.e.)" if est["noise"] else f"beyond {NOISE:.0f} s.e.")
 
 
 def paired_table(paired: list[dict]) -> Table:

@@ -295,8 +295,8 @@ def test_the_paired_table_says_noise_under_three_standard_errors_and_one_seed_ou
     assert "+37.50%" in frontier[0] and "4 tasks, 2 seeds" in frontier[0] and "noise (under 3 s.e.)" in frontier[0]
     assert "4 tasks, 1 seed: no seed spread" in frontier[1]
     milestone = [line for line in lines if "tasks to milestone" in line]
-    assert "-4000" in milestone[0] and "1 of 2 seeds a bound" in milestone[0]
-    assert "no s.e.: 1 seed: no seed spread" in milestone[1]
+    assert "-4000" in milestone[0] and "a bound: 1 of 2 seeds never reached" in milestone[0] and "s.e." not in milestone[0].split("│")[-2]
+    assert "a bound: 1 of 1 seeds never reached" in milestone[1]  # seed 0 is the one that never reached it
 
 
 def test_a_compare_on_one_split_refuses_runs_measured_on_the_other(tmp_path):
