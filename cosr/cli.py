@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from cosr.cli_compare import compare_command
@@ -16,6 +15,7 @@ from cosr.cli_sandbox import sandbox_app, verify_command
 from cosr.cli_tutor import tutor_command
 from cosr.cli_ui import ui_command
 from cosr.cli_yardstick import audit_command, heldout_app
+from cosr.cli_common import ConfigOpt, console, fail
 from cosr.config import ConfigError, load_config
 from cosr.display import heldout_table, run_view
 from cosr.domain import accuracy
@@ -28,14 +28,6 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="cosr: a curator, a student and a deterministic verifier that teach small models to reason.")
 student_app = typer.Typer(no_args_is_help=True, help="The embedded default student.")
 app.add_typer(student_app, name="student")
-console = Console()
-
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="a TOML RunConfig file", exists=True, dir_okay=False)]
-
-
-def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[red]error:[/] {message}")
-    raise typer.Exit(code)
 
 
 def _frontier_curve(fr: FrontierReport) -> str:
@@ -65,7 +57,7 @@ def selfplay(
         check_plugin_names(cfg)
         run = SelfPlayRun(cfg, resume=resume, rounds=rounds, log=lambda m: console.print(f"[dim]{m}[/]"))
     except (ConfigError, FileNotFoundError, ValueError) as e:
-        _fail(str(e))
+        fail(str(e))
     with run:
         summary = None
         resume_with = f"  cosr selfplay --resume {run.run_id}" + (f" --run-dir {run.run_dir}" if run_dir else "")
@@ -120,10 +112,10 @@ def export(
         try:
             console.print(f"merged student written to {merged_student(run_dir, merged)}")
         except (FileNotFoundError, ValueError) as e:
-            _fail(str(e))
+            fail(str(e))
         return
     if not (run_dir / "store.sqlite").exists():
-        _fail(f"{run_dir} has no store.sqlite")
+        fail(f"{run_dir} has no store.sqlite")
     store = TrajectoryStore(run_dir / "store.sqlite")
     n = store.export_jsonl(out, verified_only=not all_)
     console.print(f"wrote {n} trajectories to {out}")
@@ -150,7 +142,7 @@ def eval_command(
         per = evaluate_heldout(cfg, adapter=adapter, k=k, temperature=temperature if k > 1 else None,
                                log=lambda m: console.print(f"[dim]{m}[/]"))
     except (ConfigError, FileNotFoundError, ValueError) as e:
-        _fail(str(e))
+        fail(str(e))
     label = f"pass@{k}" if k > 1 else "accuracy"
     t = Table(title=f"held-out {label}" + (f" with adapter {adapter}" if adapter else ""))
     t.add_column("skill")
@@ -177,7 +169,7 @@ def skills(
     try:
         g = SkillGraph.from_file(graph) if graph else SkillGraph.builtin()
     except SkillGraphError as e:
-        _fail(str(e))
+        fail(str(e))
     if as_json:
         print(json.dumps(g.to_dict(), indent=2))
         return

@@ -8,20 +8,12 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
+from cosr.cli_common import ConfigOpt, console, fail
 from cosr.config import ConfigError, load_config
-from cosr.graphs.skills.splits import MAX_PER_SKILL, heldout_tasks
+from cosr.graphs.skills.splits import MAX_PER_SKILL
 
 heldout_app = typer.Typer(no_args_is_help=True, help="The held-out splits: validation (to choose settings), test (to report).")
-console = Console()
-
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="a TOML RunConfig file", exists=True, dir_okay=False)]
-
-
-def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[red]error:[/] {message}")
-    raise typer.Exit(code)
 
 
 @heldout_app.command("export")
@@ -33,15 +25,16 @@ def export_command(
 ) -> None:
     """Write a held-out split, one task a line (id, skill, level, prompt, answer, answer_format, check...):
     the tasks a run is measured on, with what `cosr judge` needs to verify an answer to each."""
+    from cosr.agents.evaluator import heldout_tasks
     from cosr.graphs.collaborators import load_skills
     from cosr.graphs.plugins import check_plugin_names
 
     try:
         cfg = load_config(config, {"eval.split": split, "eval.per_skill": per_skill})
         check_plugin_names(cfg)
-        tasks = heldout_tasks(load_skills(cfg), cfg.eval.per_skill, cfg.eval.levels, cfg.eval.split)
+        tasks = heldout_tasks(load_skills(cfg), cfg.eval)
     except (ConfigError, ValueError) as e:
-        _fail(str(e))
+        fail(str(e))
     out.write_text("".join(json.dumps(t.to_export()) + "\n" for t in tasks))
     console.print(f"wrote {len(tasks)} {split} tasks to {out}")
 
@@ -63,7 +56,7 @@ def audit_command(
         else:
             report = audit_student(student or ensure_embedded_student(log=lambda m: console.print(f"[dim]{m}[/]")), per_skill)
     except (AuditError, ConfigError, FileNotFoundError, ValueError) as e:
-        _fail(str(e))
+        fail(str(e))
     if as_json:
         print(json.dumps(report.model_dump() | {"leak_count": len(report.leaks)}, indent=2))
     else:

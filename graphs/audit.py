@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from cosr.agents.evaluator import heldout_tasks as run_heldout
 from cosr.agents.pretraining import embedded_examples, pretraining_tasks
 from cosr.config import RunConfig, StudentConfig, cosr_home
 from cosr.domain import HELDOUT_SPLITS, Task
@@ -123,7 +124,7 @@ def audit_run(run_dir: Path, per_skill: int = MAX_PER_SKILL, levels: list[int] |
     finally:
         store.close()
     levels = levels or ALL_LEVELS
-    own = heldout_tasks(skills, cfg.eval.per_skill, cfg.eval.levels, cfg.eval.split)  # at the run's own size
+    own = run_heldout(skills, cfg.eval)  # at the run's own size
     return check(skills, heldout_index(skills, per_skill, levels, extra=own), items, per_skill=per_skill, levels=levels)
 
 

@@ -14,7 +14,7 @@ from cosr.agents.recorder import record
 from cosr.agents.student import attempt
 from cosr.agents.trainer import train
 from cosr.agents.verifier import verify
-from cosr.domain import Attempt, Mastery
+from cosr.domain import Attempt
 from cosr.graphs.context import Context
 from cosr.graphs.skills import SkillGraph
 from cosr.store import TrajectoryStore
