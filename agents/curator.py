@@ -12,6 +12,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from cosr.agents.curriculum import Pick, writes_tasks
+from cosr.agents.teaching_gain import history, measures_teachers
 from cosr.domain import Mastery, Provenance, Task
 from cosr.graphs.context import Context
 from cosr.graphs.state import SelfPlayState
@@ -28,11 +29,12 @@ def step_back(pick: Pick, skills, mastery: dict[str, Mastery], stuck_after: int)
     if not is_stuck(mastery.get(pick.skill), stuck_after):
         return pick
     if pick.level > 1:
-        return Pick(pick.skill, pick.level - 1, f"stuck on {pick.skill} ({stuck_after} failures in a row): easier level")
+        return Pick(pick.skill, pick.level - 1, f"stuck on {pick.skill} ({stuck_after} failures in a row): easier level",
+                    pick.arm)
     prereqs = skills.prerequisites(pick.skill)
     if prereqs:
         weakest = min(prereqs, key=lambda p: mastery[p].ability if p in mastery else 0.0)
-        return Pick(weakest, 1, f"stuck on {pick.skill}: back to its prerequisite {weakest}")
+        return Pick(weakest, 1, f"stuck on {pick.skill}: back to its prerequisite {weakest}", pick.arm)
     return pick
 
 
@@ -46,7 +48,7 @@ def within_reach(picks: list[Pick], mastery: dict[str, Mastery]) -> list[Pick]:
         m = mastery.get(pick.skill)
         reach = 1 + max((int(lv) for lv, (c, _) in (m.by_level.items() if m else ()) if c > 0), default=0)
         out.append(pick if pick.level <= reach else
-                   Pick(pick.skill, reach, f"{pick.reason}; one level at a time: level {reach}, not {pick.level}"))
+                   Pick(pick.skill, reach, f"{pick.reason}; one level at a time: level {reach}, not {pick.level}", pick.arm))
     return out
 
 
@@ -74,7 +76,7 @@ def make_tasks(picks: list[Pick], ctx: Context, rng: random.Random, strategy: st
         chosen = repeat = None
         for _ in range(MAX_REDRAWS):
             task = ctx.skills.make_task(pick.skill, pick.level, rng.randrange(2**31),
-                                        provenance=Provenance(strategy=strategy, reason=pick.reason))
+                                        provenance=Provenance(strategy=pick.arm or strategy, reason=pick.reason))
             if ctx.skills.identity(task) not in seen:
                 chosen = task
                 break
@@ -111,6 +113,8 @@ def choose_tasks(state: SelfPlayState, ctx: Context, *, for_person: bool = False
     step = state.get("step", 0)
     rng = random.Random(f"{ctx.config.seed}:{step}")
     seen = handed_out(ctx, step)
+    if measures_teachers(ctx):  # the teacher of teachers shares the batch by what each arm's examples bought
+        ctx.strategy.feedback(history(ctx))
     picks = ctx.strategy.choose(ctx.skills, mastery, cfg.batch_size, rng)
     if for_person:
         picks = within_reach(picks, mastery)

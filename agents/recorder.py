@@ -29,9 +29,16 @@ def record(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
                    round=rnd, step=step, task=tasks[a.task_id], attempt=a, verdict=v)
         for i, (a, v) in enumerate(zip(state["attempts"], state["verdicts"], strict=True))
     ]
-    ctx.store.add_trajectories(items)
+    helped = [
+        Trajectory(id=f"{trajectory_id(ctx.run_id, step, i, a.task_id)}:help{a.help.rung if a.help else 0}",
+                   run_id=ctx.run_id, round=rnd, step=step, task=tasks[a.task_id], attempt=a, verdict=v)
+        for i, (a, v) in enumerate(zip(state.get("help_attempts") or [], state.get("help_verdicts") or [], strict=True))
+    ]
+    ctx.store.add_trajectories(items + helped)
     verified = len(distinct([t for t in items if t.verdict.correct]))  # what the round can train on
+    solved_with_help = len({t.task.id for t in helped if t.verdict.correct})
     runtime.stream_writer(BatchEvent(round=rnd, step=step, tasks=len(tasks), verified=verified,
+                                     helped=len({t.task.id for t in helped}), solved_with_help=solved_with_help,
                                      note=state.get("curator_note", "")))
     return {"round_tasks": state.get("round_tasks", 0) + len(tasks),
-            "round_verified": state.get("round_verified", 0) + verified}
+            "round_verified": state.get("round_verified", 0) + verified + solved_with_help}

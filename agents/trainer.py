@@ -9,13 +9,18 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from cosr.agents.curriculum.teachers import attribute
+from cosr.agents.mistakes import STRATEGY as MISTAKES
+from cosr.agents.mistakes import by_task, rloo_examples
 from cosr.agents.rehearsal import STRATEGY as REHEARSAL
 from cosr.agents.rehearsal import rehearsal_set
+from cosr.agents.teacher import hinted_prompt
+from cosr.agents.teaching_gain import arm_examples, measures_teachers, validation_counts
 from cosr.domain import Trajectory, distinct
 from cosr.graphs.context import Context
 from cosr.graphs.state import SelfPlayState
 from cosr.training.backends import render_prompt
-from cosr.training.data import Example, annotated
+from cosr.training.data import Example
 from cosr.training.export import INTERPOLATED, interpolate_adapter, interpolates
 from cosr.training.lora import train_lora
 from cosr.training.results import RoundResult, TrainedEvent
@@ -28,7 +33,12 @@ def training_examples(ctx: Context, rnd: int) -> list[tuple[Example, str]]:
     curriculum strategy that made its task (teacher attribution)."""
     cfg = ctx.config.training
     rng = random.Random(f"{ctx.config.seed}:train:{rnd}")
-    fresh = distinct(ctx.store.trajectories(ctx.run_id, correct=True, round=rnd))
+    verified = ctx.store.trajectories(ctx.run_id, correct=True, round=rnd)
+    fresh = distinct([t for t in verified if t.attempt.help is None])
+    helped: dict[str, Trajectory] = {}
+    for t in verified:  # one a task: the ladder stops at the first rung that solves it
+        if t.attempt.help is not None:
+            helped.setdefault(t.task.id, t)
     # Failures are read only when needed: with k samples a task they are most of a round.
     failed = ctx.store.trajectories(ctx.run_id, correct=False, round=rnd) if cfg.demonstrations_ratio or cfg.mixed_only else []
     if cfg.mixed_only:
@@ -38,20 +48,36 @@ def training_examples(ctx: Context, rnd: int) -> list[tuple[Example, str]]:
     solved = {t.task.id for t in fresh}
     unsolved = list({t.task.id: t for t in failed if t.task.id not in solved}.values())
     demos = rng.sample(unsolved, min(len(unsolved), int(len(fresh) * cfg.demonstrations_ratio)))
-    older = distinct(ctx.store.trajectories(ctx.run_id, correct=True, max_round=rnd - 1))
+    older = distinct([t for t in ctx.store.trajectories(ctx.run_id, correct=True, max_round=rnd - 1) if t.attempt.help is None])
     n_replay = min(len(older), int(len(fresh) * cfg.replay_fraction / max(1e-9, 1 - cfg.replay_fraction)))
     replay = rng.sample(older, n_replay)
     pool = rehearsal_set(ctx) if cfg.rehearsal_ratio else []
     rehearsed = rng.sample(pool, min(len(pool), int(len(fresh) * cfg.rehearsal_ratio)))
+    # Learning from mistakes (training.objective "rloo", agents/mistakes.py): the round's wrong samples of tasks
+    # some sample solved, weighted by their (negative) leave-one-out advantage; the right ones stay as above.
+    mistakes = (rloo_examples(by_task(ctx.store.trajectories(ctx.run_id, round=rnd)), ctx.config.student,
+                              negative_weight=cfg.negative_weight, positives=False) if cfg.objective == "rloo" else [])
     render = ctx.config.student
     return ([(own_attempt(ctx, t), t.task.provenance.strategy) for t in fresh + replay]
+            + [(helped_attempt(ctx, t), t.task.provenance.strategy) for t in helped.values()]
             + [(demonstration(ctx, t), t.task.provenance.strategy) for t in demos]
-            + [(Example(prompt=render_prompt(render, prompt), completion=out), REHEARSAL) for prompt, out in rehearsed])
+            + [(Example(prompt=render_prompt(render, prompt), completion=out), REHEARSAL) for prompt, out in rehearsed]
+            + [(e, MISTAKES) for e in mistakes])
 
 
 def own_attempt(ctx: Context, t: Trajectory) -> Example:
     return Example(prompt=render_prompt(ctx.config.student, t.task.prompt),
-                   completion=annotated(t.attempt.raw_output, t.task.annotation))
+                   completion=t.attempt.raw_output)
+
+
+def helped_attempt(ctx: Context, t: Trajectory) -> Example:
+    """A task the student solved with the Teacher's help (agents/teacher.py), trained as `curator.help.form`
+    says: "hinted", the hint and the worked start in the prompt and the student's own words as the answer;
+    "bare", the task alone and the start plus the student's words as the answer."""
+    h, render = t.attempt.help, ctx.config.student
+    if ctx.config.curator.help.form == "bare":
+        return Example(prompt=render_prompt(render, t.task.prompt), completion=t.attempt.text)
+    return Example(prompt=render_prompt(render, hinted_prompt(t.task, h.hint)) + h.prefix, completion=t.attempt.raw_output)
 
 
 def demonstration(ctx: Context, t: Trajectory) -> Example:
@@ -61,7 +87,7 @@ def demonstration(ctx: Context, t: Trajectory) -> Example:
     completion = (ctx.config.training.demonstration_template.replace("{reference}", t.task.reference)
                   .replace("{worked}", ctx.skills.worked_answer(t.task)))
     return Example(prompt=render_prompt(ctx.config.student, t.task.prompt),
-                   completion=annotated(completion, t.task.annotation))
+                   completion=completion)
 
 
 def train(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -72,7 +98,9 @@ def train(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     examples = [e for e, _ in pairs]
     info: dict[str, Any] = {"round": rnd, "tasks": state.get("round_tasks", 0),
                             "verified": state.get("round_verified", 0), "examples": len(examples),
-                            "examples_by_strategy": dict(Counter(s for _, s in pairs))}
+                            "examples_by_strategy": dict(Counter(s for _, s in pairs)),
+                            "helped": len({t.task.id for t in ctx.store.trajectories(ctx.run_id, correct=True, round=rnd)
+                                           if t.attempt.help is not None})}
     if student.trainable_path is None:
         info["skipped"] = "the student has no local weights to train (set student.model to a local folder)"
     elif not examples:
@@ -80,12 +108,17 @@ def train(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     else:
         out = ctx.adapters_dir / f"round-{rnd:03d}"
         previous = ctx.adapters_dir / state["adapter"] if state.get("adapter") else None
+        if measured := measures_teachers(ctx):  # each teacher's examples, and where they stand before training
+            by_arm = arm_examples(ctx, rnd)
+            before = validation_counts(ctx, {k for c in by_arm.values() for k in c})
         stats = train_lora(student.trainable_path, examples, ctx.config.training, out,
                            init_adapter=previous, seed=ctx.config.seed + rnd, round_no=rnd)
         if interpolates(ctx.config.training.interpolation):  # the student this round delivers (the evaluator's)
             interpolate_adapter(out, out / INTERPOLATED, ctx.config.training.interpolation)
         student.load_adapter(out, out.name)  # self-play goes on from the trained adapter
         info.update(stats.to_dict(), adapter=out.name)
+        if measured:
+            info["teachers"] = attribute(by_arm, before, validation_counts(ctx, set(before)))
     ctx.store.record_round(ctx.run_id, rnd, info)
     runtime.stream_writer(TrainedEvent(result=RoundResult.model_validate(info)))
     return {"adapter": info.get("adapter", state.get("adapter"))}

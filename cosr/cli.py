@@ -9,13 +9,13 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from cosr.cli_common import ConfigOpt, console, fail
 from cosr.cli_compare import compare_command
 from cosr.cli_judge import judge_command
 from cosr.cli_sandbox import sandbox_app, verify_command
 from cosr.cli_tutor import tutor_command
 from cosr.cli_ui import ui_command
 from cosr.cli_yardstick import audit_command, heldout_app
-from cosr.cli_common import ConfigOpt, console, fail
 from cosr.config import ConfigError, load_config
 from cosr.display import heldout_table, run_view
 from cosr.domain import accuracy

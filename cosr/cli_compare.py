@@ -1,22 +1,24 @@
-"""`cosr compare`: several curriculum strategies side by side; prints the leaderboard and the paired
-differences against the baseline, writes a plot of the learning curves and compare.json. The runs are
-graphs/compare.py's; what they mean, training/leaderboard.py's."""
+"""`cosr compare`: several curriculum strategies side by side, or a strategy under other settings (`--variant`,
+an ablation); prints the leaderboard and the paired differences against the baseline, writes a plot of the
+learning curves and compare.json. The runs are graphs/compare.py's; what they mean, training/leaderboard.py's."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
+import tomllib
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from cosr.config import ConfigError, load_config
-from cosr.training.leaderboard import DEFAULTS, CompareSpec, never_reached, results, row, task_outcomes
+from cosr.training.leaderboard import CompareSpec, never_reached, results, row, task_outcomes
 from cosr.training.leaderboard import milestone_from as chosen_on
 from cosr.training.plots import compare_curves
 from cosr.training.results import EvaluationEvent, Event
@@ -132,8 +134,90 @@ def parse_milestone(text: str) -> tuple[float, bool]:
     return value, gain
 
 
+VARIANT = "LABEL=STRATEGY:KEY=VALUE[,KEY=VALUE...]"
+LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")  # a run folder's name, `{label}-s{seed}`
+KEY = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")  # a dotted setting, as in a --config file
+
+
+def _items(text: str) -> list[str]:
+    """`text` split at its commas outside quotes and brackets (a value may be a list: k=[0.3, 0.6])."""
+    items, depth, quote, start = [], 0, None, 0
+    for i, c in enumerate(text):
+        if quote:
+            quote = None if c == quote else quote
+        elif c in "\"'":
+            quote = c
+        elif c in "[{":
+            depth += 1
+        elif c in "]}":
+            depth -= 1
+        elif c == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    return [*items, text[start:]]
+
+
+def _value(text: str) -> Any:
+    """A setting's value read as TOML (true, 0.5, "a", [1, 2]), else as JSON, else the text as a string."""
+    for parse in (lambda t: tomllib.loads(f"v = {t}")["v"], json.loads):
+        try:
+            value = parse(text)
+        except ValueError:
+            continue
+        if value is None:
+            raise ValueError("null: a variant sets a value, it cannot unset one")
+        return value if isinstance(value, (bool, int, float, str, list, dict)) else text  # a TOML date: the text
+    return text
+
+
+def parse_variant(text: str) -> tuple[str, str, dict[str, Any]]:
+    """"zpd-rloo=zpd:training.objective=rloo,curator.help.enabled=false" -> (label, strategy, {setting: value})."""
+    label, _, rest = (part.strip() for part in text.partition("="))
+    strategy, colon, settings = (part.strip() for part in rest.partition(":"))
+    if not LABEL.fullmatch(label) or not strategy or not colon or not settings:
+        raise ValueError(f"--variant {text!r}: expected {VARIANT} (a label of letters, digits and _.+-), "
+                         "e.g. zpd-nohelp=zpd:curator.help.enabled=false")
+    overrides: dict[str, Any] = {}
+    for item in _items(settings):
+        key, eq, value = (part.strip() for part in item.partition("="))
+        if not KEY.fullmatch(key) or not eq or not value:
+            raise ValueError(f"--variant {label}: {item.strip()!r} is not KEY=VALUE (a dotted setting such as "
+                             "curator.help.enabled, then its value)")
+        if key in overrides:
+            raise ValueError(f"--variant {label}: {key} set twice")
+        try:
+            overrides[key] = _value(value)
+        except ValueError as e:
+            raise ValueError(f"--variant {label}: {key}={e}") from None
+    return label, strategy, overrides
+
+
+def parse_variants(texts: list[str], entries: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """--variant options into CompareSpec.variants; each label defined once and listed in --strategies."""
+    variants: dict[str, tuple[str, dict[str, Any]]] = {}
+    for text in texts:
+        label, strategy, overrides = parse_variant(text)
+        if label in variants:
+            raise ValueError(f"--variant {label} given twice")
+        if label not in entries:
+            raise ValueError(f"--variant {label} is not in --strategies: list it there to run it")
+        variants[label] = (strategy, overrides)
+    return variants
+
+
+def variants_note(spec: CompareSpec) -> str:
+    """One line per variant of the compare: its label, strategy and settings."""
+    return "\n".join(f"{label} = {strategy} with " + ", ".join(f"{k}={json.dumps(v)}" for k, v in overrides.items())
+                     for label, (strategy, overrides) in spec.variants.items())
+
+
 def compare_command(
-    strategies: Annotated[str, typer.Option(help="comma-separated strategy names")] = "random,zpd,progress",
+    strategies: Annotated[str, typer.Option(help="comma-separated strategy names or --variant labels; the first "
+                                                 "is the baseline")] = "random,threshold,zpd",
+    variant: Annotated[list[str] | None, typer.Option(help=f"{VARIANT}: a strategy under other settings, run as "
+                                                           "LABEL in --strategies (values as in TOML); repeatable, "
+                                                           "e.g. zpd-nohelp=zpd:curator.help.enabled=false",
+                                                      metavar="VARIANT")] = None,
     seeds: Annotated[int, typer.Option(help="seeds per strategy (FIRST..FIRST+N-1)", min=1)] = 3,
     # Fresh seeds for a second look (e.g. to choose a milestone on runs other than those it is judged on)
     first_seed: Annotated[int, typer.Option(help="the first seed", min=0)] = 0,
@@ -153,8 +237,8 @@ def compare_command(
     frontier: Annotated[str, typer.Option(help="baseline accuracy band LOW,HIGH that makes a (skill, level) a frontier level")] = "0.1,0.8",
     config: Annotated[Path | None, typer.Option("--config", "-c", help="a TOML RunConfig file (the shared base)",
                                                    exists=True, dir_okay=False)] = None,
-    learning_rate: Annotated[float | None, typer.Option(help="the runs' LoRA learning rate (default: the config file's "
-                                                              f"training.learning_rate if it sets one, else {DEFAULTS['training.learning_rate']:g})")] = None,
+    learning_rate: Annotated[float | None, typer.Option(help="the runs' LoRA learning rate (default: the config's "
+                                                              "training.learning_rate)")] = None,
     out: Annotated[Path | None, typer.Option(help="compare directory (default runs/compare-<time>); reruns reuse finished runs")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="also write compare.json here (settings, one row per "
                                                                    "strategy and seed, per strategy, paired)")] = None,
@@ -165,7 +249,9 @@ def compare_command(
 ) -> None:
     """Run several curriculum strategies side by side from the same student, seeds and task budget, each
     measured on one held-out split: choose settings and the milestone on validation runs (--split validation),
-    then report on test runs (the default) with --milestone-from the validation compare."""
+    then report on test runs (the default) with --milestone-from the validation compare. An ablation: a strategy
+    beside itself under other settings, `--variant zpd-nohelp=zpd:curator.help.enabled=false --strategies
+    zpd,zpd-nohelp`."""
     from cosr.graphs.collaborators import load_skills
     from cosr.graphs.compare import RunFailed, run_all
     from cosr.graphs.plugins import check_plugin_names
@@ -175,13 +261,13 @@ def compare_command(
             raise ValueError("--milestone and --milestone-from both set: give one")
         lo, hi = (float(x) for x in frontier.split(","))
         goal, is_gain = parse_milestone(milestone or "+0.015")
-        base = load_config(config, {"training.learning_rate": learning_rate, "eval.split": split}, defaults=DEFAULTS)
+        base = load_config(config, {"training.learning_rate": learning_rate, "eval.split": split})
         check_plugin_names(base)
         names = [s.strip() for s in strategies.split(",") if s.strip()]
         out = out or base.runs_root / ("compare-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S"))
         spec = CompareSpec(strategies=names, seeds=list(range(first_seed, first_seed + seeds)), out_dir=out, rounds=rounds,
                            tasks_per_round=tasks_per_round, milestone=goal, milestone_gain=is_gain, frontier=(lo, hi),
-                           split=base.eval.split)
+                           split=base.eval.split, variants=parse_variants(variant or [], names))
         note = None
         if milestone_from is not None:
             goal, note = chosen_on(milestone_from, base, spec)
@@ -222,6 +308,8 @@ def compare_command(
     before = summaries[0].heldout_accuracy["0"]
     console.print(per_skill_table(data["strategies"], before, rows[0]["frontier_pairs"]))
     console.print(leaderboard(data["strategies"], spec, rows[0]["milestone"], never))
+    if spec.variants:
+        console.print(variants_note(spec), highlight=False, markup=False)
     if data["paired"]:
         console.print(paired_table(data["paired"]))
     png = compare_curves(rows, plot_path or out / "curves.png")

@@ -71,6 +71,39 @@ class CuratorLLMConfig(Section):
     weakest: int = Field(default=3, ge=1, description="how many of the weakest open skills it writes for")
 
 
+class HelpConfig(Section):
+    """Graded help (agents/teacher.py): on a task every sample failed, the teacher helps in steps, the
+    least help first, and the student answers again; what the Verifier accepts becomes training data."""
+
+    # Off by default: on validation (scripts/teaching_ablation.sh, docs/teaching.md) help moved the frontier
+    # gain by -0.3 ± 0.6 points against zpd without it (noise) and reached +2 points later (5120 tasks
+    # against 2048, 2 seeds), at more compute a round. `--variant` or [curator.help] turns it on.
+    enabled: bool = False
+    # The strategies whose failed tasks get help; `teachers` decides by arm ("zpd+help"). Random and the
+    # threshold rule are left plain: they are the baselines a teacher is measured against.
+    strategies: list[str] = ["zpd", "learnability", "progress", "ladder", "llm"]
+    # The ladder after an optional hint: prefixes of the task's worked solution, as shares of its length
+    # (cut at a word's end), the student writing the rest. 1.0 leaves it only the final answer to state.
+    prefixes: list[float] = [0.34, 0.67]
+    # A first rung that shows a hint with the task: the explanation the RLT reward ranks best among the
+    # skill's fundamentals, its worked steps kept short of the answer, and an LLM teacher's when one is set.
+    hint: bool = False
+    samples: int = Field(default=2, ge=1, description="samples per task at each rung")
+    # Help fades as the student succeeds: none at a level whose predicted success is at or above
+    # fade_at, and below it the highest rung shrinks with the success (agents/teacher.py, top_rung).
+    fade_at: float = Field(default=0.8, gt=0.0, le=1.0)
+    # How a helped answer is trained: "bare" (the task alone, then the teacher's start and the student's
+    # rest as the answer) or "hinted" (the task with the hint and the start as the prompt, the student's
+    # own words as the answer).
+    form: Literal["bare", "hinted"] = "hinted"
+
+    @model_validator(mode="after")
+    def _prefixes(self) -> HelpConfig:
+        if any(not 0.0 < f <= 1.0 for f in self.prefixes) or self.prefixes != sorted(self.prefixes):
+            raise ValueError(f"help.prefixes must be increasing shares in (0, 1], got {self.prefixes}")
+        return self
+
+
 class CuratorConfig(Section):
     strategy: str = plugin("curriculum strategy", "zpd")
     batch_size: int = Field(default=128, ge=1)
@@ -82,6 +115,12 @@ class CuratorConfig(Section):
     # failures comes often by chance.
     stuck_after: int = Field(default=12, ge=1, le=12)
     llm: CuratorLLMConfig = CuratorLLMConfig()
+    help: HelpConfig = HelpConfig()
+    # The arms the `teachers` strategy shares each batch among (agents/curriculum/teachers.py): registered
+    # strategies, each optionally "+help": its failed tasks get graded help (agents/teacher.py), the others'
+    # none, so the bandit weighs help too. The field's own rule and random are arms: what they teach is
+    # measured beside cosr's teachers in every run.
+    teachers: list[str] = ["random", "threshold", "zpd", "zpd+help", "learnability+help"]
 
     @model_validator(mode="after")
     def _band(self) -> CuratorConfig:
@@ -94,16 +133,16 @@ class CuratorConfig(Section):
 class TrainingConfig(Section):
     # Rounds of a few hundred examples moved nothing measurable on the embedded student (docs/history.md).
     every_verified: int = Field(default=3000, ge=1, description="train after this many distinct verified samples")
-    max_tasks_per_round: int = Field(default=6000, ge=1, description="end a round after this many tasks even if few verified")
+    max_tasks_per_round: int = Field(default=2000, ge=1, description="end a round after this many tasks even if few verified")
     lora_r: int = Field(default=16, ge=1)
     lora_alpha: int = Field(default=32, ge=1)
     lora_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     target_modules: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-    # One number, or one per round with the last repeating. 2e-4: faster rates read better after three
-    # rounds and worse after six (they forget held-out facts), and six rounds is what `cosr selfplay`
-    # delivers (docs/history.md, "Learning rate"). `cosr compare`'s three-round runs default to 1e-3
-    # (cosr/compare.py, DEFAULTS).
-    learning_rate: float | list[float] = 2e-4
+    # One number, or one per round with the last repeating. 1e-3 for three rounds of 2000 tasks (`cosr
+    # selfplay` and `cosr compare` alike): at 2e-4 such a run moved the frontier by about the noise of the
+    # student's own samples; faster rates read better after three rounds and worse after six, where they
+    # forget held-out facts (docs/history.md, "Learning rate", "Comparing curricula").
+    learning_rate: float | list[float] = 1e-3
     epochs: int = Field(default=3, ge=1)
     batch_size: int = Field(default=32, ge=1)
     replay_fraction: float = Field(default=0.5, ge=0.0, le=1.0, description="share of earlier rounds' data mixed in")
@@ -129,6 +168,16 @@ class TrainingConfig(Section):
     # change kept what a run taught on the levels it practised and lost fewer facts it never saw
     # (docs/history.md).
     interpolation: float | dict[str, float] = {"q_proj": 0.5, "k_proj": 0.5, "v_proj": 0.5, "o_proj": 0.5}
+    # Learning from mistakes (agents/mistakes.py). "sft": train on the verified samples only (rejection
+    # sampling). "rloo": also push down the round's wrong samples of tasks some sample got right, each by its
+    # REINFORCE leave-one-out advantage (reward minus the mean of the task's other samples), kept at no
+    # less than -negative_weight; the right ones stay supervised examples. Untried on real runs so far.
+    objective: Literal["sft", "rloo"] = "sft"
+    negative_weight: float = Field(default=0.5, gt=0.0, le=1.0, description="largest weight a wrong sample is pushed down by")
+    # The weighted samples take a PPO/GRPO clipped surrogate against the policy that sampled them
+    # (training/data.py, `weighted_loss`): a wrong answer is pushed down until it is 1 - clip_epsilon times as
+    # likely, then no further. Unclipped, one round on the embedded student lost 16 points held out.
+    clip_epsilon: float = Field(default=0.2, gt=0.0, lt=1.0, description="PPO clip range of the probability ratio (rloo)")
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
     def _learning_rates(self) -> list[float]:
@@ -196,9 +245,10 @@ class RunConfig(Section):
     runs_root: Path = Path("runs")
     run_dir: Path | None = None
     seed: int = 0
-    # 6: the held-out gain kept growing after round 3, and three larger rounds gained less than six
-    # (docs/history.md).
-    rounds: int = Field(default=6, ge=0)
+    # 3 rounds of 2000 tasks at learning rate 1e-3: `cosr selfplay` in under ten minutes on two cores, with
+    # graded help, measured on the validation split (docs/teaching.md). Six rounds of ~4600 tasks at 2e-4
+    # took 23 minutes for a gain of the same size (docs/history.md).
+    rounds: int = Field(default=3, ge=0)
     max_steps: int = Field(default=400, ge=1, description="hard cap on graph cycles, a guard against loops")
     skills: Path | None = None  # a YAML/JSON skill graph; None: the built-in catalog
     student: StudentConfig = StudentConfig()

@@ -22,7 +22,8 @@ from cosr.training.results import BatchEvent, EvaluationEvent, Event, NodeEvent,
 HEARTBEAT_S = 30.0  # the longest a log goes without a line (an evaluation or a LoRA round takes minutes)
 DOING = {"evaluate": "evaluating the student on held-out tasks", "train": "training a LoRA round",
          "diagnostician": "diagnosing", "curator": "choosing tasks", "student": "the student is answering",
-         "answer_adapter": "reading answers", "verifier": "verifying answers", "record": "recording"}
+         "answer_adapter": "reading answers", "verifier": "verifying answers", "teacher": "helping on failed tasks",
+         "record": "recording"}
 
 
 def mastery_table(mastery: dict[str, Any]) -> Table:
@@ -95,11 +96,19 @@ class Progress:
         return f"round {min(self.round, self.rounds)}/{self.rounds}, {self.tasks} tasks, {self.verified} verified"
 
 
+def helped(ev: BatchEvent) -> str:
+    """The Teacher's part of a batch, when it helped (agents/teacher.py)."""
+    return f", {ev.solved_with_help}/{ev.helped} failed tasks solved with help" if ev.helped else ""
+
+
 def trained_line(r: RoundResult) -> str:
     if r.skipped:
         return f"round {r.round}: training skipped: {r.skipped}"
+    arms = ("; validation gain of each teacher's examples: " + ", ".join(
+        f"{arm} {a['gain'] * 100:+.1f} pts ({a['examples']:.0f})" for arm, a in sorted(r.teachers.items()))
+        if r.teachers else "")
     return (f"round {r.round}: LoRA on {r.examples} examples, loss {r.first_loss:.3f} -> {r.last_loss:.3f}, "
-            f"{r.tokens_per_s:.0f} tok/s, {r.seconds:.0f}s -> {r.adapter}")
+            f"{r.tokens_per_s:.0f} tok/s, {r.seconds:.0f}s -> {r.adapter}{arms}")
 
 
 def evaluation_line(ev: EvaluationEvent) -> str:
@@ -130,7 +139,7 @@ class RunView:
     def handle(self, ev: Event) -> None:
         if isinstance(ev, BatchEvent):
             self.progress.batch(ev)
-            self.log.append(f"step {ev.step:>3}  {ev.tasks} tasks, {ev.verified:>3} verified samples   {ev.note[:100]}")
+            self.log.append(f"step {ev.step:>3}  {ev.tasks} tasks, {ev.verified:>3} verified samples{helped(ev)}   {ev.note[:100]}")
         elif isinstance(ev, TrainedEvent):
             self.log.append(f"[{'yellow' if ev.result.skipped else 'cyan'}]{trained_line(ev.result)}[/]")
         elif isinstance(ev, EvaluationEvent):
@@ -170,7 +179,7 @@ class LogView:
     def handle(self, ev: Event) -> None:
         if isinstance(ev, BatchEvent):
             self.progress.batch(ev)
-            self.line(f"{self.progress.where()} | step {ev.step}: {ev.tasks} tasks, {ev.verified} verified samples "
+            self.line(f"{self.progress.where()} | step {ev.step}: {ev.tasks} tasks, {ev.verified} verified samples{helped(ev)} "
                       f"| {self.progress.eta()} | {ev.note[:80]}")
         elif isinstance(ev, TrainedEvent):
             self.line(f"{trained_line(ev.result)} | {self.progress.eta()}")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Frozen(BaseModel):
@@ -64,15 +64,6 @@ class Provenance(Frozen):
     reason: str = ""
 
 
-class Annotation(Frozen):
-    """TeacherLM-style annotation of a training sample: what to know, how to think, what goes wrong."""
-
-    fundamentals: str = ""
-    chain_of_thought: str = ""
-    common_mistakes: str = ""
-    teacher: str = ""  # who wrote it (a curator model, a rule-based explainer)
-
-
 Split = Literal["train", "validation", "test"]
 HELDOUT_SPLITS: tuple[Split, ...] = ("validation", "test")
 
@@ -89,8 +80,16 @@ class Task(Frozen):
     seed: int
     split: Split = "train"
     provenance: Provenance = Provenance(strategy="generator")
-    annotation: Annotation | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: Any) -> Any:
+        """Stores written before help (2026-12) hold an `annotation` that was never set: read past it.
+        What a teacher explains now travels with a helped attempt (Attempt.help)."""
+        if isinstance(data, dict) and data.get("annotation", 0) is None:
+            data = {k: v for k, v in data.items() if k != "annotation"}
+        return data
 
     @field_validator("check")
     @classmethod
@@ -125,6 +124,16 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+class Help(Frozen):
+    """What the teacher gave before the student answered again (graded help, agents/teacher.py): a hint
+    shown with the task, and the start of a worked solution the student continues from."""
+
+    rung: int = Field(ge=1)  # the step of the help ladder (1: the least help)
+    hint: str = ""
+    prefix: str = ""
+    teacher: str = "worked"  # who wrote the hint: the skill's own definition ("worked") or an LLM teacher
+
+
 class Attempt(Frozen):
     task_id: str
     student_id: str
@@ -135,6 +144,12 @@ class Attempt(Frozen):
     duration_s: float = 0.0
     completion_tokens: int = 0
     created_at: datetime = Field(default_factory=now)
+    help: Help | None = None  # a helped attempt: raw_output continues help.prefix
+
+    @property
+    def text(self) -> str:
+        """The whole answer: the teacher's prefix, if any, then what the student wrote."""
+        return (self.help.prefix if self.help else "") + self.raw_output
 
 
 VerdictStatus = Literal["correct", "wrong", "unparseable", "timeout", "error"]

@@ -193,10 +193,12 @@ class TrajectoryStore:
         return self._db.execute(f"SELECT COUNT(*) FROM trajectories{where}", args).fetchone()[0]
 
     def tasks(self, run_id: str, *, solved: bool = False) -> int:
-        """Distinct tasks attempted (a task has one trajectory per sample); solved: with a verified sample."""
+        """Distinct tasks attempted (a task has one trajectory per sample); solved: with a verified sample of
+        the student's own (an answer written with the Teacher's help, `Attempt.help`, is not one)."""
         return self._db.execute(
             "SELECT COUNT(DISTINCT json_extract(body, '$.task.id')) FROM trajectories WHERE run_id = ?"
-            + (" AND correct = 1" if solved else ""), (run_id,)).fetchone()[0]
+            + (" AND correct = 1 AND json_extract(body, '$.attempt.help') IS NULL" if solved else ""),
+            (run_id,)).fetchone()[0]
 
     def record_evaluation(self, run_id: str, round: int, per_skill: dict[str, tuple[int, int]], adapter: str | None,
                           per_level: dict[tuple[str, int], tuple[int, int]] | None = None,
@@ -239,6 +241,15 @@ class TrajectoryStore:
         where, args = _where(run_id=run_id, max_round=max_round)
         return {(s, lv): n for s, lv, n in self._db.execute(
             f"SELECT skill, difficulty, COUNT(*) FROM trajectories{where} GROUP BY skill, difficulty", args)}
+
+    def verified_by_strategy(self, run_id: str) -> dict[int, dict[str, dict[tuple[str, int], int]]]:
+        """Verified samples per round, per strategy (arm) that made the task, per (skill, level)."""
+        out: dict[int, dict[str, dict[tuple[str, int], int]]] = {}
+        for rnd, strategy, skill, level, n in self._db.execute(
+                "SELECT round, strategy, skill, difficulty, COUNT(*) FROM trajectories WHERE run_id = ? AND correct = 1 "
+                "GROUP BY round, strategy, skill, difficulty", (run_id,)):
+            out.setdefault(rnd, {}).setdefault(strategy, {})[(skill, level)] = n
+        return out
 
     def evaluations(self, run_id: str) -> dict[int, dict[str, tuple[int, int]]]:
         out: dict[int, dict[str, tuple[int, int]]] = {}

@@ -20,12 +20,14 @@ from pydantic import ValidationError
 from cosr.agents.curriculum import STRATEGIES
 from cosr.agents.evaluator import record_baseline
 from cosr.agents.rehearsal import rehearsal_rows, rehearsal_tasks
-from cosr.config import RunConfig
+from cosr.config import ConfigError, RunConfig
+from cosr.graphs.plugins import check_plugin_names
 from cosr.graphs.session import SelfPlayRun
+from cosr.registry import RegistryError
 from cosr.store import TrajectoryStore
 from cosr.training.device import CPU_THREADS
 from cosr.training.evaluation import per_skill
-from cosr.training.leaderboard import CompareSpec, config_differences, run_config
+from cosr.training.leaderboard import CompareSpec, config_differences, run_config, same_start
 from cosr.training.results import EvaluationEvent, Event, RunSummary, read_summary
 
 ERROR_FILE = "error.txt"  # a failed run's traceback, in its folder
@@ -53,23 +55,50 @@ def _reason(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}"
 
 
+def _check_entries(base: RunConfig, spec: CompareSpec) -> None:
+    """Before any run starts: every entry a registered strategy or a variant's label, and every variant a
+    registered strategy under valid settings (RegistryError, or ValueError naming the variant)."""
+    for label in spec.variants:
+        if label in STRATEGIES:
+            raise ValueError(f"--variant {label}: a strategy of that name is registered; give the variant another label")
+    for entry in spec.strategies:
+        if entry not in spec.variants:
+            try:
+                STRATEGIES.get(entry)
+            except RegistryError as e:
+                labels = f"; nor a --variant label ({', '.join(spec.variants)})" if spec.variants else ""
+                raise RegistryError(f"{e}{labels}") from None
+            continue
+        try:
+            STRATEGIES.get(spec.curriculum(entry))
+            check_plugin_names(run_config(base, spec, entry, spec.seeds[0]))  # a plug-in name among its settings
+        except (RegistryError, ConfigError) as e:
+            raise ValueError(f"--variant {entry}: {e}") from None
+
+
 def _check_stored_runs(base: RunConfig, spec: CompareSpec) -> None:
-    """A run already in --out is reused or resumed, and every run there shares its baseline: refuse, before
-    anything starts, one made with other settings (another --config or --tasks-per-round)."""
-    reference = run_config(base, spec, spec.strategies[0], spec.seeds[0])
+    """A run already in --out is reused or resumed, and shares its baseline with the runs of its settings: refuse,
+    before anything starts, one made with other settings (another --config or --tasks-per-round) than its entry's,
+    read off its folder, `{entry}-s{seed}` (a variant's own; a folder of no entry of this compare, the base's)."""
     for path in sorted(spec.out_dir.glob("*-s*/config.json")):
         try:
             stored = RunConfig.model_validate_json(path.read_text())
         except ValidationError as e:
             raise ValueError(f"{path} is not a run configuration cosr can read ({e.errors()[0]['msg']}): "
                              "compare into a new --out, or remove that run") from None
+        entry = path.parent.name.rsplit("-s", 1)[0]
+        reference = run_config(base, spec, entry, spec.seeds[0])
+        if stored.curator.strategy != reference.curator.strategy:  # a label now given to another strategy, or none
+            raise ValueError(f"{path.parent} is a run of {stored.curator.strategy}, which this compare's {entry} is not: "
+                             "give its --variant, compare into a new --out, or remove it")
         if stored.eval.split != reference.eval.split:  # named alone: runs of the two splits are never one result
             raise ValueError(f"{path.parent} was measured on the {stored.eval.split} split and this compare is on "
                              f"{reference.eval.split} (eval.split): compare into a new --out, or rerun with "
                              f"--split {stored.eval.split}")
         if diff := config_differences(reference, stored):
             raise ValueError(f"{path.parent} was run with other settings ({', '.join(diff[:6])}"
-                             f"{', ...' if len(diff) > 6 else ''}): compare into a new --out, or rerun with its settings")
+                             f"{', ...' if len(diff) > 6 else ''}): compare into a new --out, or rerun with its settings"
+                             f"{'' if entry in spec.strategies else ' (a variant: give its --variant)'}")
 
 
 def run_all(base: RunConfig, spec: CompareSpec, on_event: Callable[[str, int, Event], None] = lambda *a: None,
@@ -79,8 +108,7 @@ def run_all(base: RunConfig, spec: CompareSpec, on_event: Callable[[str, int, Ev
     share of the CPU cores (a run is one small model: two one-core runs do more than one two-core run);
     jobs=None: as many as `worker_plan` finds best for the runs left, one per core and at most 4, or up
     to twice that sharing the cores."""
-    for s in spec.strategies:
-        STRATEGIES.get(s)  # an unknown name fails before any run starts
+    _check_entries(base, spec)  # an unknown name or a bad variant fails before any run starts
     _check_stored_runs(base, spec)
     todo = [(strategy, seed) for seed in spec.seeds for strategy in spec.strategies]
     done: dict[tuple[str, int], RunSummary] = {}
@@ -122,10 +150,12 @@ def _prepare_shared(base: RunConfig, spec: CompareSpec, pending: list[tuple[str,
     is left to the runs, which fail with their own clear error (a dead student server, say): the set is
     stored only whole."""
     fresh = [k for k in pending if not (run_config(base, spec, *k).run_dir / "config.json").exists()]
-    if len(fresh) < 2 or _shared_source(spec) is not None:
+    if len(fresh) < 2 or _shared_source(spec, first := run_config(base, spec, *fresh[0])) is not None:
         return
-    rehearse = bool(base.training.rehearsal_ratio)
-    makers = fresh[:2] if rehearse else fresh[:1]
+    rehearse = bool(first.training.rehearsal_ratio)
+    # the second process answers for the first run's store: a run of the same student (not a variant of another)
+    partner = next((k for k in fresh[1:] if same_start(first, run_config(base, spec, *k))), None)
+    makers = [fresh[0], *([partner] if rehearse and partner else [])]
     threads = max(1, len(os.sched_getaffinity(0)) // len(makers))
     ctx = mp.get_context("spawn")
     next_chunk, results = ctx.Value("i", 0), ctx.Queue()
@@ -191,16 +221,26 @@ def _take(counter) -> int:
         return counter.value - 1
 
 
-def _shared_source(spec: CompareSpec) -> Path | None:
-    """A run folder of this compare whose store holds a baseline evaluation, if any."""
-    return next((run_dir for run_dir, store in _siblings(spec) if store.evaluation_tasks(run_dir.name).get(0)), None)
+def _settings(run_dir: Path) -> RunConfig | None:
+    try:
+        return RunConfig.model_validate_json((run_dir / "config.json").read_text())
+    except (OSError, ValidationError):
+        return None
 
 
-def _siblings(spec: CompareSpec, but: str | None = None) -> Iterator[tuple[Path, TrajectoryStore]]:
+def _shared_source(spec: CompareSpec, like: RunConfig | None = None) -> Path | None:
+    """A run folder of this compare (one that can share with run `like`) whose store holds a baseline evaluation."""
+    return next((d for d, store in _siblings(spec, like=like) if store.evaluation_tasks(d.name).get(0)), None)
+
+
+def _siblings(spec: CompareSpec, but: str | None = None,
+              like: RunConfig | None = None) -> Iterator[tuple[Path, TrajectoryStore]]:
     """(run folder, its open TrajectoryStore) for every run of this compare with known settings (a config.json)
-    other than `but`; each store is closed when the next is asked for."""
+    other than `but`, and of the `same_start` as `like` if given; each store is closed when the next is asked for."""
     for other in sorted(spec.out_dir.glob("*-s*/store.sqlite")):
         if other.parent.name == but or not (other.parent / "config.json").exists():  # settings unknown: not shared
+            continue
+        if like is not None and not same_start(like, _settings(other.parent)):
             continue
         store = TrajectoryStore(other)
         try:
@@ -238,7 +278,7 @@ def _share_from_siblings(cfg: RunConfig, spec: CompareSpec) -> None:
     if has_baseline and has_rehearsal:
         return
     baseline = rehearsal = None
-    for other, store in _siblings(spec, but=run_id):
+    for other, store in _siblings(spec, but=run_id, like=cfg):
         baseline = baseline or (None if has_baseline else store.evaluation_tasks(other.name).get(0))
         rehearsal = rehearsal or (None if has_rehearsal else store.rehearsal(other.name))
     if not (baseline or rehearsal):

@@ -1,6 +1,6 @@
 """The self-play state machine, assembled in one place:
 
-    evaluate(baseline) -> diagnostician -> curator -> student -> answer_adapter -> verifier -> record
+    evaluate(baseline) -> diagnostician -> curator -> student -> answer_adapter -> verifier -> teacher -> record
     record -> train -> evaluate -> diagnostician ...   when a round has gathered enough
     record -> diagnostician                            otherwise
 
@@ -27,6 +27,7 @@ from cosr.agents.diagnostician import diagnose
 from cosr.agents.evaluator import evaluate
 from cosr.agents.recorder import record
 from cosr.agents.student import attempt
+from cosr.agents.teacher import teach
 from cosr.agents.trainer import train
 from cosr.agents.verifier import verify
 from cosr.graphs.context import Context
@@ -58,14 +59,15 @@ def build_graph(context_schema: type = Context, wrap: Callable[[Callable], Calla
     """`wrap` (the langgraph server, cosr/langgraph_server.py) adapts every node and router to another context."""
     g = StateGraph(SelfPlayState, context_schema=context_schema)
     for name, node in (("evaluate", evaluate), ("diagnostician", diagnose), ("curator", curate), ("student", attempt),
-                       ("answer_adapter", adapt), ("verifier", verify), ("record", record), ("train", train)):
+                       ("answer_adapter", adapt), ("verifier", verify), ("teacher", teach), ("record", record), ("train", train)):
         g.add_node(name, wrap(node))
     g.add_conditional_edges(START, route_start)
     g.add_edge("diagnostician", "curator")
     g.add_edge("curator", "student")
     g.add_edge("student", "answer_adapter")
     g.add_edge("answer_adapter", "verifier")
-    g.add_edge("verifier", "record")
+    g.add_edge("verifier", "teacher")
+    g.add_edge("teacher", "record")
     g.add_conditional_edges("record", wrap(route_after_record))
     g.add_edge("train", "evaluate")
     g.add_conditional_edges("evaluate", wrap(route_after_evaluate))

@@ -17,6 +17,9 @@ class SelfPlayState(TypedDict, total=False):
     batch: list[Task]  # the Curator's current tasks
     attempts: list[Attempt]  # the Student's attempts at them, adapted by the Answer-Adapter
     verdicts: list[Verdict]  # the Verifier's verdicts, in batch order
+    help_attempts: list[Attempt]  # the Teacher's helped attempts at the batch's failed tasks (agents/teacher.py)
+    help_verdicts: list[Verdict]  # their verdicts, in the same order
+    help_log: dict[str, Any]  # tasks helped and how many the student solved at each rung
     mastery: dict[str, Mastery]  # the Diagnostician's belief per skill
     diagnosis: dict[str, Any]  # missing-skill profile and mistake clusters
     curator_note: str  # why the Curator chose this batch
@@ -40,6 +43,6 @@ class TutorState(SelfPlayState, total=False):
 
 # Types stored in checkpoints; the checkpoint serializer refuses any other module's classes.
 CHECKPOINT_TYPES = [("cosr.domain", name) for name in (
-    "Task", "Annotation", "Attempt", "Verdict", "Mastery", "Provenance", "CodeCheck", "TestOutcome",
+    "Task", "Attempt", "Help", "Verdict", "Mastery", "Provenance", "CodeCheck", "TestOutcome",
     "AnswerFormat", "VerifierKind", "Domain",
 )]

@@ -47,7 +47,7 @@ def summarize(ctx: Context, final: dict[str, Any], embedded: Path | None, second
         learning_gain=({s: round(accuracy[last][s] - accuracy["0"][s], 4) for s in accuracy["0"]}
                        if last and "0" in accuracy else {}),
         rounds=rounds,
-        attribution=attribute_gains(overall_by_round, {r: rr.examples_by_strategy for r, rr in rounds.items()}),
+        attribution=attribute_gains(levels, store.verified_by_strategy(run_id)),
         adapter=final.get("adapter"),
         student=ctx.student.id,
         strategy=ctx.strategy.name,

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The figures of README "Results", made again: the embedded student's held-out accuracy on both splits
-# (and embedded-v4's, pretrained before the splits, on test), the audits, a validation compare that
-# fixes the milestone, the default compare on test with fresh seeds, and the default `cosr selfplay`.
-# About an hour on two cores. Writes JSON to docs/results/ (or $1); `python scripts/headline.py
+# (and embedded-v4's, pretrained before the splits, on test), the audits, the default `cosr selfplay`, and
+# what each part of the teacher adds on validation (scripts/teaching_ablation.sh). About 80 minutes on two
+# cores. Writes JSON to docs/results/ (or $1); `python scripts/headline.py
 # docs/results/*.json` prints the table. Runs go to runs/ (reused when present: delete to start over).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-docs/results}
-mkdir -p "$out" runs
+mkdir -p "$out/teaching" runs
 v5=training/students/embedded-v5
 v4=runs/embedded-v4  # the student before the splits, from git history (commit dbf23d9)
 if [ ! -f "$v4/config.json" ]; then
@@ -27,13 +27,9 @@ done
 cosr eval --split test --json "$out/eval-v5-test.json"
 cosr eval --split validation --json "$out/eval-v5-validation.json"
 cosr eval --student-model "$v4" --split test --json "$out/eval-v4-test.json"
-# The milestone is chosen on validation (seeds 100-102, random: its mean frontier gain, rounded down to
-# half a point), then the compare is reported on test with seeds never used before (200-202).
-cosr compare --strategies random --seeds 3 --first-seed 100 --split validation --out runs/compare-validation \
-  --json "$out/compare-validation.json"
-cosr compare --strategies random,zpd,progress --seeds 3 --first-seed 200 --split test \
-  --milestone-from runs/compare-validation --out runs/compare-test --json "$out/compare-test.json"
 cosr selfplay --run-dir runs/selfplay-default
 cp runs/selfplay-default/summary.json "$out/selfplay-default.json"
 cosr audit runs/selfplay-default --json > "$out/audit-selfplay-default.json"
+bash scripts/teaching_ablation.sh --json "$out/teaching/teaching-validation.json"
+python scripts/teaching_table.py runs/teaching-validation
 python scripts/headline.py "$out"/*.json

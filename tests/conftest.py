@@ -57,3 +57,21 @@ def sandbox_executor():
         pytest.fail(f"the docker sandbox is required for this test: {e} (scripts/docker-up.sh sets it up)", pytrace=False)
     yield executor
     executor.close()
+
+
+@pytest.fixture(scope="session")
+def hint_reader(tmp_path_factory) -> Path:
+    """A tiny student that learned to copy a worked step from a hint when it is given one (two-digit sums),
+    in the Teacher's format: the task, then `Hint: ...`, then `Answer:` (agents/teacher.py, hinted_prompt)."""
+    from cosr.training.data import Example
+    from cosr.training.embedded import EmbeddedSpec, build_embedded_student
+
+    rng = random.Random(2)
+    examples = []
+    for _ in range(3000):
+        a, b = rng.randint(10, 99), rng.randint(10, 99)
+        hint = f"{a} + {b} = {a + b}" if rng.random() < 0.7 else rng.choice(["Think.", "Add them.", "Take care."])
+        examples.append(Example(f"What is {a} + {b}?\nHint: {hint}\nAnswer:", f" {a} + {b} = {a + b}. So the answer is {a + b}"))
+    spec = EmbeddedSpec(hidden_size=64, layers=2, heads=1, intermediate_size=192, vocab_size=300, steps=200,
+                        batch_size=48, max_positions=128, learning_rate=3e-3)
+    return build_embedded_student(examples, tmp_path_factory.mktemp("students") / "hint-reader", spec, log=lambda m: None)

@@ -160,15 +160,19 @@ def frontiers(levels: dict[int, dict[Pair, Counts]], practice: dict[Pair, int], 
             "frontier_band_small": report(levels, small, outcomes=outcomes)}
 
 
-def attribute_gains(overall: dict[str, float], rounds: dict[int, dict[str, int]]) -> dict[str, float]:
-    """Each round's change in overall held-out accuracy, shared among the curriculum strategies in
-    proportion to the training examples their tasks gave that round (PRSM-style teacher credit).
-    `rounds`: round -> its examples by strategy."""
+def attribute_gains(levels: dict[int, dict[Pair, Counts]],
+                    examples: dict[int, dict[str, dict[Pair, int]]]) -> dict[str, float]:
+    """What each strategy's own examples bought: over the rounds, the mean held-out change (this round's
+    evaluation against the last) at the (skill, level) pairs its verified samples of the round sit at,
+    summed over rounds. Pairs not evaluated both times (a round evaluated in part) are left out. Not the
+    overall gain split by example counts, which credits a strategy with what another's examples did."""
     credit: dict[str, float] = {}
-    for rnd, by in rounds.items():
-        if str(rnd) not in overall or str(rnd - 1) not in overall or not by:
-            continue
-        gain, total = overall[str(rnd)] - overall[str(rnd - 1)], sum(by.values())
-        for strategy, n in by.items():
-            credit[strategy] = round(credit.get(strategy, 0.0) + gain * n / total, 4)
+    for rnd, by_strategy in examples.items():
+        before, after = levels.get(rnd - 1, {}), levels.get(rnd, {})
+        delta = {p: accuracy(*after[p]) - accuracy(*before[p]) for p in before.keys() & after.keys()}
+        for strategy, pairs in by_strategy.items():
+            n = sum(c for p, c in pairs.items() if p in delta)
+            if n:
+                gain = sum(c * delta[p] for p, c in pairs.items() if p in delta) / n
+                credit[strategy] = round(credit.get(strategy, 0.0) + gain, 4)
     return credit

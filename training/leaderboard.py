@@ -22,6 +22,9 @@ Runs are measured on one held-out split (`split`, eval.split): settings and the 
 `validation` runs (`milestone_from`), results reported on `test` runs. Gains carry a standard error over
 the distinct held-out tasks and the seeds (training/stats.py), and every strategy is set against the first
 one listed, the baseline, seed for seed on the same tasks (`paired`).
+
+An entry of the compare is a strategy or a *variant*, a label for a strategy under other settings (an ablation:
+`CompareSpec.variants`); its runs, rows and aggregates go by the label.
 """
 
 from __future__ import annotations
@@ -31,22 +34,17 @@ import math
 import statistics
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from cosr.config import RunConfig
+from pydantic import ValidationError
+
+from cosr.config import RunConfig, _merge, _nest
 from cosr.store import TrajectoryStore
 from cosr.training import evaluation, stats
 from cosr.training.evaluation import BAND
 from cosr.training.results import RunSummary
-
-# The compare's own defaults, under its --config file and flags (load_config's `defaults`). Its runs are
-# three rounds of 2000 tasks; at selfplay's 2e-4 such a run moved the frontier by about the noise of the
-# student's own samples, and at 1e-3 the curricula drew further apart (docs/history.md, "Comparing
-# curricula"). `cosr selfplay`, six rounds, keeps 2e-4: there a fast rate lost held-out facts
-# (TrainingConfig.learning_rate).
-DEFAULTS = {"training.learning_rate": 1e-3}
 
 
 @dataclass(frozen=True)
@@ -65,13 +63,60 @@ class CompareSpec:
     milestone_gain: bool = True  # milestone is a gain over the baseline frontier accuracy, not an accuracy
     frontier: tuple[float, float] = BAND
     split: Literal["validation", "test"] = "test"  # the held-out split every run is measured on (eval.split)
+    # Ablations (`--variant`): label -> (strategy, {dotted setting: value}), the strategy under other settings. A
+    # label stands in `strategies` like a strategy name, and names its runs, rows and aggregates.
+    variants: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+
+    def curriculum(self, entry: str) -> str:
+        """The registered strategy an entry of `strategies` runs: a variant's, or the entry itself."""
+        return self.variants[entry][0] if entry in self.variants else entry
 
 
-def run_config(base: RunConfig, spec: CompareSpec, strategy: str, seed: int) -> RunConfig:
+# What tells the runs of one compare apart, and how long they run (a compare may be taken on to more rounds);
+# everything else must match for a stored run to be reused, resumed or shared. Which levels a round in the
+# middle evaluates changes nothing a run learns: runs of another --frontier (or of an older cosr, which
+# evaluated all) are read where they evaluated every frontier pair (`row`).
+NOT_COMPARED = {"run_id", "run_dir", "seed", "curator.strategy", "rounds", "max_steps", "eval.between_rounds"}
+# What a variant may not set: what the compare sets itself (above, and each round's budget), and what every run is
+# measured on, one held-out set of one skill graph (paired differences are read task for task).
+SET_BY_COMPARE = NOT_COMPARED | {"runs_root", "eval", "skills", "training.max_tasks_per_round", "training.every_verified"}
+
+
+def under(key: str, names: set[str] | tuple[str, ...]) -> bool:
+    """Whether dotted setting `key` is one of `names` or inside one of them (a section)."""
+    return any(key == n or key.startswith(n + ".") for n in names)
+
+
+# What a run's baseline evaluation and rehearsal set depend on: the student's greedy answers to held-out and
+# training tasks in the sandbox. Runs share them (graphs/compare.py) only where they agree on it: a variant of
+# other curriculum or training settings shares them, one of another student makes its own.
+SHARED = ("student", "sandbox", "skills", "eval", "training.rehearsal_per_level", "training.rehearsal_seed",
+          "training.device")
+NOT_SHARED = ("student.temperature", "student.samples_per_task")  # self-play's sampling, not the greedy answers'
+
+
+def same_start(a: RunConfig, b: RunConfig | None) -> bool:
+    """Whether runs of configurations `a` and `b` (None: unknown) have the same baseline and rehearsal set."""
+    return b is not None and not any(under(k, SHARED) and not under(k, NOT_SHARED) for k in config_differences(a, b))
+
+
+def run_config(base: RunConfig, spec: CompareSpec, entry: str, seed: int) -> RunConfig:
+    """The configuration of run `{entry}-s{seed}`: the base, a variant's settings on it, then what the compare
+    sets. ValueError naming the variant where its settings are not valid."""
     cfg = base.model_copy(deep=True)
-    run_id = f"{strategy}-s{seed}"
+    if entry in spec.variants:
+        overrides = spec.variants[entry][1]
+        if fixed := sorted(k for k in overrides if under(k, SET_BY_COMPARE)):
+            raise ValueError(f"--variant {entry}: {', '.join(fixed)} cannot differ between the runs of a compare "
+                             "(set by the compare itself, or what every run is measured on)")
+        try:
+            cfg = RunConfig.model_validate(_merge(base.model_dump(), _nest(overrides)))
+        except ValidationError as e:
+            problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+            raise ValueError(f"--variant {entry}: invalid setting ({problems})") from None
+    run_id = f"{entry}-s{seed}"
     cfg.run_id, cfg.run_dir, cfg.seed, cfg.rounds = run_id, spec.out_dir / run_id, seed, spec.rounds
-    cfg.curator.strategy = strategy
+    cfg.curator.strategy = spec.curriculum(entry)
     cfg.eval.split = spec.split
     # Between rounds only the frontier levels, what the milestone is read on; every task at round 0 and the last.
     cfg.eval.between_rounds = spec.frontier
@@ -80,14 +125,6 @@ def run_config(base: RunConfig, spec: CompareSpec, strategy: str, seed: int) -> 
     cfg.training.every_verified = spec.tasks_per_round + 1
     cfg.max_steps = max(cfg.max_steps, spec.rounds * cfg.steps_per_round() + 2)
     return RunConfig.model_validate(cfg.model_dump())
-
-
-
-# What tells the runs of one compare apart, and how long they run (a compare may be taken on to more rounds);
-# everything else must match for a stored run to be reused, resumed or shared. Which levels a round in the
-# middle evaluates changes nothing a run learns: runs of another --frontier (or of an older cosr, which
-# evaluated all) are read where they evaluated every frontier pair (`row`).
-NOT_COMPARED = {"run_id", "run_dir", "seed", "curator.strategy", "rounds", "max_steps", "eval.between_rounds"}
 
 
 def config_differences(a: RunConfig, b: RunConfig) -> list[str]:
@@ -136,9 +173,10 @@ def row(summary: RunSummary, spec: CompareSpec, distinct_tasks: Callable[[str, i
             acc = [evaluation.pooled(p["levels"], part)[0] for p in points]
             split[f"frontier_{name}_pairs"] = len(part)
             split[f"frontier_{name}_gain"] = round(acc[-1] - acc[0], 4)
+    entry, seed = summary.run_id.rsplit("-s", 1)  # a variant's label, not its strategy (summary.strategy)
     return {
-        "strategy": summary.strategy,
-        "seed": int(summary.run_id.rsplit("-s", 1)[1]),
+        "strategy": entry,
+        "seed": int(seed),
         "split": spec.split,
         "run_dir": summary.run_dir,
         "rounds": summary.rounds_completed,
@@ -169,7 +207,7 @@ def never_reached(spec: CompareSpec) -> int:
     return (spec.rounds + 1) * spec.tasks_per_round
 
 
-RunKey = tuple[str, int]  # (strategy, seed)
+RunKey = tuple[str, int]  # (entry: a strategy or a variant's label, seed)
 
 
 def task_outcomes(summary: RunSummary) -> evaluation.Outcomes:
@@ -181,7 +219,7 @@ def task_outcomes(summary: RunSummary) -> evaluation.Outcomes:
         store.close()
 
 
-def _gain(runs: list[evaluation.Outcomes], pairs: list[evaluation.Pair] | None,
+def gain_estimate(runs: list[evaluation.Outcomes], pairs: list[evaluation.Pair] | None,
           baseline: list[evaluation.Outcomes] | None = None) -> stats.Estimate | None:
     """Gain (last round minus round 0) per held-out task and seed, less the baseline's on the same seed and task
     when given, over the tasks every run answered: its mean with the two-way error (stats.two_way). Over
@@ -204,7 +242,7 @@ def _gain(runs: list[evaluation.Outcomes], pairs: list[evaluation.Pair] | None,
     return stats.two_way(gains, weights)
 
 
-def _pairs(rows: list[dict[str, Any]]) -> list[evaluation.Pair]:
+def frontier_pairs(rows: list[dict[str, Any]]) -> list[evaluation.Pair]:
     return [evaluation.parse_label(p) for p in rows[0]["frontier_pairs"]]  # one baseline, the same for every run
 
 
@@ -239,8 +277,8 @@ def aggregate(rows: list[dict[str, Any]], never: int,
                     "learning_gain": ms("learning_gain"), "verified_correct": ms("verified_correct"),
                     "verified_tasks": ms("verified_tasks"),
                     "final_accuracy": {s: _mean([r["final_accuracy"][s] for r in mine]) for s in mine[0]["final_accuracy"]},
-                    "frontier_gain_estimate": _dict(_gain(runs, _pairs(rows))) if runs else None,
-                    "learning_gain_estimate": _dict(_gain(runs, None)) if runs else None})
+                    "frontier_gain_estimate": _dict(gain_estimate(runs, frontier_pairs(rows))) if runs else None,
+                    "learning_gain_estimate": _dict(gain_estimate(runs, None)) if runs else None})
     return out
 
 
@@ -260,8 +298,8 @@ def paired(rows: list[dict[str, Any]], never: int, outcomes: dict[RunKey, evalua
         steps = [[never if by[(n, s)]["tasks_to_milestone"] is None else by[(n, s)]["tasks_to_milestone"]
                   for n in (name, names[0])] for s in seeds]
         out.append({"strategy": name, "baseline": names[0], "seeds": seeds,
-                    "frontier_gain": _dict(_gain(mine, _pairs(rows), base)),
-                    "learning_gain": _dict(_gain(mine, None, base)),
+                    "frontier_gain": _dict(gain_estimate(mine, frontier_pairs(rows), base)),
+                    "learning_gain": _dict(gain_estimate(mine, None, base)),
                     "tasks_to_milestone": {**stats.over_seeds([a - b for a, b in steps]).as_dict(),
                                            "bounded_seeds": sum(never in s for s in steps)}})
     return out
@@ -269,11 +307,13 @@ def paired(rows: list[dict[str, Any]], never: int, outcomes: dict[RunKey, evalua
 
 def results(rows: list[dict[str, Any]], spec: CompareSpec, never: int, outcomes: dict[RunKey, evaluation.Outcomes],
             milestone_note: str | None = None) -> dict[str, Any]:
-    """compare.json: the settings its figures depend on (the split first), one row per run, the aggregate per
-    strategy and the paired differences against the baseline."""
+    """compare.json: the settings its figures depend on (the split first) and what each variant is, one row per
+    run, the aggregate per strategy (or variant) and the paired differences against the baseline."""
     return {"split": spec.split, "rounds": spec.rounds, "tasks_per_round": spec.tasks_per_round,
             "frontier": list(spec.frontier), "milestone": spec.milestone, "milestone_gain": spec.milestone_gain,
             "milestone_from": milestone_note, "never_counts_as": never,
+            "variants": {label: {"strategy": strategy, "overrides": overrides}
+                         for label, (strategy, overrides) in spec.variants.items()},
             "rows": rows, "strategies": aggregate(rows, never, outcomes), "paired": paired(rows, never, outcomes)}
 
 

@@ -1,4 +1,13 @@
-"""One LoRA round: fine-tune an adapter on verified trajectories (rejection-sampling fine-tuning).
+"""One LoRA round: fine-tune an adapter on verified trajectories (rejection-sampling fine-tuning), and with
+cfg.training.objective = "rloo" on the round's wrong samples too (learning from mistakes, agents/mistakes.py).
+
+The objective (training/data.py, `weighted_loss`): a supervised example (weight 1) takes its completion's
+token cross-entropy; a weighted one (weight = its advantage A) the PPO/GRPO clipped surrogate
+-min(r A, clip(r, 1 - eps, 1 + eps) A) per completion token, r the ratio of its probability now to that under
+the policy that sampled the round, eps = cfg.clip_epsilon. That policy is the model as loaded (the previous
+adapter, or the base), so before any update the round takes the log-probs of every weighted example's
+completion (`with_old_logprobs`: one forward pass over those rows). Token losses are summed per row and
+divided by the batch's completion tokens, one scale for both kinds of row.
 
 A plain loop rather than TRL's SFTTrainer: the data are a few hundred short examples, the loss is on
 the completion only, and the loop stays readable top to bottom (nanoGPT-style); TRL would add a
@@ -16,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from cosr.config import TrainingConfig
-from cosr.training.data import Example, batches, encode, train_step
+from cosr.training.data import Example, batches, encode, train_step, with_old_logprobs
 from cosr.training.device import pick_device
 from cosr.training.quiet import quiet_loading
 
@@ -52,7 +61,8 @@ def train_lora(
     init_adapter: Path | None = None, seed: int = 0, max_len: int = 512, round_no: int = 1,
 ) -> RoundStats:
     """Train (or continue training) an adapter on `examples` and save it to `out_dir`; `round_no` picks the
-    learning rate from the config's schedule."""
+    learning rate from the config's schedule. Examples of a weight other than 1 take the clipped surrogate
+    against the model as loaded (module docstring)."""
     import torch
     from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -72,7 +82,9 @@ def train_lora(
         model = get_peft_model(base, LoraConfig(
             r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
             target_modules=cfg.target_modules, task_type="CAUSAL_LM"))
-    encoded = encode(tokenizer, examples, max_len)
+    # The old log-probs come first, from the model as loaded: the policy that sampled the weighted rows.
+    encoded = with_old_logprobs(model, encode(tokenizer, examples, max_len), cfg.batch_size,
+                                tokenizer.pad_token_id, device)
     lr = cfg.learning_rate_for(round_no)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
     total = max(3, cfg.epochs * math.ceil(len(encoded) / cfg.batch_size))
@@ -86,7 +98,7 @@ def train_lora(
     model.train()
     for _ in range(cfg.epochs):
         for batch in batches(encoded, cfg.batch_size, tokenizer.pad_token_id, rng, device):
-            loss, n = train_step(model, batch, opt, sched)
+            loss, n = train_step(model, batch, opt, sched, cfg.clip_epsilon)
             losses.append(loss)
             tokens += n
             steps += 1

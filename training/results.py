@@ -55,6 +55,9 @@ class RoundResult(Result):
     adapter_bytes: int | None = None
     learning_rate: float | None = None
     adapter: str | None = None  # the adapter folder this round wrote
+    # the `teachers` strategy: per arm, the validation gain at its examples' levels (agents/teaching_gain.py)
+    teachers: dict[str, dict[str, float]] | None = None
+    helped: int | None = None  # verified samples the student wrote with the Teacher's help (agents/teacher.py)
 
     @model_serializer(mode="wrap")
     def _present_keys_only(self, handler: Any) -> dict[str, Any]:
@@ -109,7 +112,7 @@ class RunSummary(Result):
     frontier_band_small: Frontier
     learning_gain: dict[str, float]  # per skill, last round minus round 0
     rounds: dict[int, RoundResult]
-    attribution: dict[str, float]  # held-out gain credited to each curriculum strategy
+    attribution: dict[str, float]  # held-out change at the levels each strategy's own examples sit at (attribute_gains)
     adapter: str | None
     student: str
     strategy: str
@@ -160,6 +163,8 @@ class BatchEvent(Result):
     tasks: int
     verified: int
     note: str  # why the Curator chose the batch
+    helped: int = 0  # failed tasks the Teacher helped with (agents/teacher.py)
+    solved_with_help: int = 0  # of them, solved with some help
 
 
 class TrainedEvent(Result):

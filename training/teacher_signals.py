@@ -1,41 +1,43 @@
-"""Teacher signals from the papers, for the Curator's strategies to use.
+"""Teacher signals from the papers, for the Teacher to use.
 
 RLT (Reinforcement-Learning Teachers): a teacher is given the question and its solution and writes an
 explanation; the explanation's reward is how much likelier the student finds the solution after
 reading it, measured as the student's mean log-probability of the solution tokens with the
-explanation minus without it. Positive: the explanation teaches; negative: it confuses.
+explanation minus without it. Positive: the explanation teaches; negative: it confuses. The Teacher
+(agents/teacher.py) shows the hint of the highest reward among its candidates.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class RLTReward:
-    with_explanation: float  # mean log-probability per solution token, explanation in context
-    without: float  # the same, question only
-    reward: float  # with_explanation - without
-
-
-def solution_logprob(model, tokenizer, context: str, solution: str) -> float:
-    """Mean log-probability the model gives the tokens of `solution` (and its end) right after `context`."""
+def solution_logprobs(model, tokenizer, contexts: list[str], solutions: list[str]) -> list[float]:
+    """`solution_logprob` for many (context, solution) pairs in one padded forward pass."""
     import torch
 
-    ctx = tokenizer(context, add_special_tokens=False)["input_ids"]
-    sol = tokenizer(solution, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-    ids = torch.tensor([ctx + sol], device=model.device)
+    rows, spans = [], []
+    for context, solution in zip(contexts, solutions, strict=True):
+        ctx = tokenizer(context, add_special_tokens=False)["input_ids"]
+        sol = tokenizer(solution, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        rows.append(ctx + sol)
+        spans.append((len(ctx), sol))
+    if not rows:
+        return []
+    width = max(len(r) for r in rows)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows], device=model.device)
+    mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], device=model.device)
     with torch.inference_mode():
-        logits = model(input_ids=ids).logits[0, len(ctx) - 1:-1].float()
-    logp = torch.log_softmax(logits, dim=-1).gather(1, torch.tensor(sol, device=model.device)[:, None])
-    return float(logp.mean())
+        logp = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits.float(), dim=-1)
+    out = []
+    for i, (start, sol) in enumerate(spans):
+        picked = logp[i, start - 1:start - 1 + len(sol)].gather(1, torch.tensor(sol, device=model.device)[:, None])
+        out.append(float(picked.mean()))
+    return out
 
 
-def rlt_reward(model, tokenizer, question: str, explanation: str, solution: str,
-               template: str = "{question}\n{explanation}\nAnswer:") -> RLTReward:
-    """The RLT reward of `explanation` for teaching `solution` to the student `model`."""
-    bare = template.replace("{question}", question).replace("{explanation}\n", "").replace("{explanation}", "")
-    taught = template.replace("{question}", question).replace("{explanation}", explanation)
-    with_expl = solution_logprob(model, tokenizer, taught, solution)
-    without = solution_logprob(model, tokenizer, bare, solution)
-    return RLTReward(with_expl, without, with_expl - without)
+def best_explanation(model, tokenizer, bare: str, taught: list[str], solution: str) -> tuple[int, list[float]]:
+    """Which of the candidate contexts `taught` (the question with one explanation each) makes `solution`
+    likeliest against the question alone `bare`: the RLT reward of each, and the index of the best."""
+    logps = solution_logprobs(model, tokenizer, [bare, *taught], [solution] * (len(taught) + 1))
+    rewards = [lp - logps[0] for lp in logps[1:]]
+    return max(range(len(rewards)), key=rewards.__getitem__), rewards

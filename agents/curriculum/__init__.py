@@ -27,6 +27,7 @@ class Pick:
     skill: str
     level: int
     reason: str
+    arm: str | None = None  # which arm of a composite strategy (`teachers`) chose it; the task's provenance
 
 
 FRESH = 256  # distinct tasks in 256 draws: a smaller level is partly memorised, not learnt (graph.distinct_tasks)

@@ -1,7 +1,6 @@
 """A curator LLM (any OpenAI-compatible server) writes new tasks for the student's weakest open skills,
 each with a reference answer and an independent check; a task whose reference fails the verifier is
-rejected and never reaches the student. Within an explanation budget it also explains failures,
-TeacherLM-style (fundamentals, chain of thought, common mistakes, a hint), stored for training.
+rejected and never reaches the student. (The same LLM explains failures as a teacher: agents/llm_teacher.py.)
 
 The LLM's word is never trusted: a math task must come with `solution`, an arithmetic expression that
 is evaluated here (exact fractions, no names, no calls) and checked against the reference by the
@@ -11,15 +10,13 @@ math verifier; a code task's reference solution must pass its own tests in the s
 from __future__ import annotations
 
 import ast
-import json
 import operator
-import os
 import random
-import re
 from fractions import Fraction
 from typing import Any
 
 from cosr.agents.curriculum import STRATEGIES, Pick, Written, band_level, unlocked
+from cosr.agents.llm_teacher import chat, parse_json
 from cosr.config import CuratorConfig
 from cosr.domain import HELDOUT_SPLITS, CodeCheck, Mastery, Provenance, Task, VerifierKind
 from cosr.graphs.skills.splits import heldout_tasks
@@ -67,14 +64,6 @@ def _fraction_text(x: Fraction) -> str:
     return str(x.numerator) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
 
 
-def parse_json(text: str) -> Any:
-    """The first JSON object in a reply (models wrap JSON in prose or fences)."""
-    m = re.search(r"\{.*\}", text, re.S)
-    if not m:
-        raise ValueError("no JSON object in the reply")
-    return json.loads(m.group(0))
-
-
 class LLMCurriculum:
     name = "llm"
 
@@ -85,13 +74,7 @@ class LLMCurriculum:
         self.teacher = f"openai:{cfg.llm.model}"
 
     def _chat(self, prompt: str, seed: int) -> str:
-        import openai
-
-        client = openai.OpenAI(base_url=self.llm.base_url, api_key=os.environ.get(self.llm.api_key_env, "EMPTY"),
-                               timeout=self.llm.request_timeout_s, max_retries=1)
-        r = client.chat.completions.create(model=self.llm.model, temperature=self.llm.temperature, seed=seed,
-                                           messages=[{"role": "user", "content": prompt}])
-        return r.choices[0].message.content or ""
+        return chat(self.llm, prompt, seed)
 
     def choose(self, skills, mastery: dict[str, Mastery], n: int, rng: random.Random) -> list[Pick]:
         """The weakest open skills (lowest ability), each at its band level, in turn."""
@@ -175,28 +158,7 @@ class LLMCurriculum:
                     out.tasks.append(task)
                     accepted += 1
             out.leftover += group[accepted:]  # the generator makes up for what the LLM did not deliver
-        out.notes += self.explain_failures(ctx, step)
         return out
-
-    def explain_failures(self, ctx, step: int) -> list[str]:
-        """TeacherLM-style explanations of the last step's failures, while the run's budget lasts."""
-        budget = self.llm.explanation_budget - len(ctx.store.explanations(ctx.run_id))
-        if budget <= 0 or step == 0:
-            return []
-        failed = [t for t in ctx.store.trajectories(ctx.run_id, correct=False) if t.step == step][:budget]
-        written = 0
-        for t in failed:
-            prompt = (f"A student got this problem wrong.\nProblem: {t.task.prompt}\nCorrect answer: {t.task.reference}\n"
-                      f"The student's answer: {t.attempt.adapted_answer}\nExplain it so the student can solve it next "
-                      'time. Reply with JSON only: {"fundamentals": "...", "chain_of_thought": "...", '
-                      '"common_mistakes": "...", "hint": "..."}')
-            try:
-                body = parse_json(self._chat(prompt, t.task.seed))
-            except ValueError:  # an explanation is optional: an unparseable one is skipped, not fatal
-                continue
-            body = {k: str(body.get(k, "")) for k in ("fundamentals", "chain_of_thought", "common_mistakes", "hint")}
-            written += ctx.store.record_explanation(ctx.run_id, t.task.id, step, self.teacher, body)
-        return [f"{written} explanation(s) written"] if written else []
 
 
 STRATEGIES.register("llm", LLMCurriculum)

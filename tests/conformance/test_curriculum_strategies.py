@@ -1,6 +1,7 @@
 """Every registered curriculum strategy meets one spec: n picks with real skills and levels,
 deterministic for a seed, prerequisites respected (all but the blind `random` baseline), and every
-task the Curator makes from them carries the strategy as its provenance."""
+task the Curator makes from them carries the strategy (a composite one's: the arm that chose it) as its
+provenance."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from langgraph.runtime import Runtime
 
 from cosr.agents.curator import curate
 from cosr.agents.curriculum import STRATEGIES, is_mastered, make_strategy
+from cosr.agents.curriculum.teachers import arm_strategy
 from cosr.agents.evaluator import heldout_tasks
 from cosr.config import CuratorConfig
 from cosr.domain import Mastery
@@ -21,8 +23,9 @@ from cosr.store import TrajectoryStore
 from tests.support.openai_server import ScriptedOpenAIServer
 
 # The baseline ignores the student by design; progress ignores the skill graph by design (its progress
-# signal is the guide; agents/curriculum/progress.py). Every other strategy gates on prerequisites.
-BLIND = {"random", "progress"}
+# signal is the guide; agents/curriculum/progress.py), and so does threshold (reasoning-gym's rule: its
+# datasets have no prerequisites; agents/curriculum/threshold.py). Every other strategy gates on prerequisites.
+BLIND = {"random", "progress", "threshold"}
 
 
 def scripted(model: str, prompt: str) -> str:
@@ -65,7 +68,7 @@ def test_picks_are_valid_deterministic_and_respect_prerequisites(name, state, se
     assert a == b and len(a) == 40
     for p in a:
         assert p.skill in skills and 1 <= p.level <= skills[p.skill].levels and p.reason
-        if name not in BLIND:
+        if arm_strategy(p.arm or name) not in BLIND:  # a composite strategy's pick answers to its arm
             unmastered = [q for q in skills.prerequisites(p.skill) if not is_mastered(mastery.get(q), cfg)]
             assert not unmastered, f"{name} picked {p.skill} before {unmastered}"
 
@@ -81,7 +84,11 @@ def test_the_curator_records_the_strategy_as_provenance(name, server, tiny_run_c
     first, again = curate({"step": 2, "mastery": {}}, runtime), curate({"step": 2, "mastery": {}}, runtime)
     assert [t.prompt for t in first["batch"]] == [t.prompt for t in again["batch"]]  # a replayed step repeats
     assert len(first["batch"]) == 8 and first["curator_note"].startswith(f"{name}:")
-    assert {t.provenance.strategy for t in first["batch"]} == {name}
+    arms = getattr(ctx.strategy, "arms", None)  # a composite strategy records the arm that chose each task
+    if arms:
+        assert {t.provenance.strategy for t in first["batch"]} <= set(arms)
+    else:
+        assert {t.provenance.strategy for t in first["batch"]} == {name}
     assert all(t.split == "train" and t.provenance.reason for t in first["batch"])
     if name == "llm":
         assert sum(t.provenance.teacher == "openai:curator" for t in first["batch"]) == 4

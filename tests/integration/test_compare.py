@@ -13,7 +13,6 @@ import time
 import pytest
 
 from cosr.config import RunConfig
-from cosr.training.leaderboard import DEFAULTS
 
 COSR = [sys.executable, "-m", "cosr.cli"]
 
@@ -89,10 +88,10 @@ def test_compare_writes_one_row_per_strategy_and_seed(tiny_run_config, tmp_path)
     other = subprocess.run(args, capture_output=True, text=True, timeout=600, check=False)
     assert other.returncode == 2 and "other settings (training.epochs)" in " ".join(other.stdout.split())
     assert "held-out" not in other.stdout and json.loads(rows_file.read_text()) == data
-    # The runs trained at the compare's own learning rate (the file names none); another is other settings too
+    # The runs trained at the config's learning rate (the file names none); another is other settings too
     (tmp_path / "base.toml").write_text(_base_toml(tiny_run_config))
     stored = json.loads((out / "zpd-s1" / "config.json").read_text())["training"]["learning_rate"]
-    assert stored == DEFAULTS["training.learning_rate"] != RunConfig().training.learning_rate
+    assert stored == RunConfig().training.learning_rate != 2e-4
     slower = subprocess.run([*args, "--learning-rate", "2e-4"], capture_output=True, text=True, timeout=600, check=False)
     assert slower.returncode == 2 and "other settings (training.learning_rate)" in " ".join(slower.stdout.split())
 

@@ -67,8 +67,8 @@ def test_an_adapter_trained_on_cuda_is_the_same_function_on_the_cpu(tiny_student
 def test_the_embedded_student_answers_alike_on_cuda_and_cpu():
     """Greedy worked answers of the shipped student, bf16 on the GPU against fp32 on the CPU: a broken device
     path (wrong cache, wrong positions, wrong dtype) answers garbage; bf16's rounding may flip a near tie."""
-    from cosr.graphs.skills import SkillGraph
     from cosr.graphs.collaborators import ensure_embedded_student
+    from cosr.graphs.skills import SkillGraph
     from cosr.training.backends.hf import HFStudent
 
     skills, rng = SkillGraph.builtin(), random.Random(0)

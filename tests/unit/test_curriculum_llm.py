@@ -1,5 +1,5 @@
 """The `llm` strategy against a real OpenAI-protocol server on 127.0.0.1 with scripted replies: a task
-whose reference fails the verifier never reaches the student; explanations stay within their budget."""
+whose reference fails the verifier never reaches the student. (Its explanations: tests/unit/test_teacher.py.)"""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from cosr.agents.curriculum import Pick, make_strategy
 from cosr.agents.curriculum.llm import evaluate_arithmetic
 from cosr.agents.evaluator import heldout_tasks
 from cosr.config import EvalConfig
-from cosr.domain import Attempt, Trajectory, Verdict
 from cosr.graphs.context import Context
 from cosr.graphs.skills import SkillGraph
 from cosr.store import TrajectoryStore
@@ -37,9 +36,6 @@ WRONG = {"prompt": "What is 18 + 27?", "answer": "46", "solution": "18 + 27"}  #
 
 
 def curator_llm(model: str, prompt: str) -> str:
-    if "got this problem wrong" in prompt:
-        return json.dumps({"fundamentals": "place value", "chain_of_thought": "add the ones, carry, add the tens",
-                           "common_mistakes": "forgetting the carry", "hint": "carry the one"})
     k = int(re.search(r"Write (\d+) new problems", prompt).group(1))
     if "Skill: subtraction" in prompt:
         return "Sorry, I cannot help with that."  # no JSON at all
@@ -96,21 +92,6 @@ def test_an_unusable_reply_is_a_recorded_rejection(ctx):
     written = ctx.strategy.write_tasks([Pick("subtraction", 1, "weakest")], ctx, random.Random(0))
     assert written.tasks == [] and written.leftover == [Pick("subtraction", 1, "weakest")]
     assert "unusable reply" in written.rejected[0]
-
-
-def test_explanations_are_stored_within_the_budget(ctx):
-    skills = ctx.skills
-    failed = []
-    for i in range(3):
-        task = skills.make_task("addition", 2, 100 + i)
-        failed.append(Trajectory(id=f"r:3:{i}", run_id="r", round=1, step=3, task=task,
-                                 attempt=Attempt(task_id=task.id, student_id="s", raw_output="1", adapted_answer="1"),
-                                 verdict=Verdict(correct=False, score=0, status="wrong")))
-    ctx.store.add_trajectories(failed)
-    assert ctx.strategy.explain_failures(ctx, 3) == ["2 explanation(s) written"]
-    assert ctx.strategy.explain_failures(ctx, 3) == []  # the budget (2) is spent
-    stored = ctx.store.explanations("r")
-    assert len(stored) == 2 and all(e["common_mistakes"] == "forgetting the carry" for e in stored.values())
 
 
 def test_without_a_server_the_llm_strategy_is_a_clear_error():

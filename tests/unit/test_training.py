@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 import torch
 
 from cosr.config import TrainingConfig
 from cosr.training.data import Example
-from cosr.training.embedded import EmbeddedSpec, build_embedded_student
 from cosr.training.export import interpolate_adapter, merge_adapter
 from cosr.training.lora import train_lora
-from cosr.training.teacher_signals import rlt_reward
 
 PROMPT = "What is {a} + {b}?\nAnswer:"
 
@@ -117,32 +114,3 @@ def test_an_interpolated_adapter_moves_every_weight_that_share_of_the_way(tiny_s
 def test_merge_refuses_a_folder_that_is_not_an_adapter(tiny_student, tmp_path):
     with pytest.raises(FileNotFoundError, match="not a peft adapter"):
         merge_adapter(tiny_student, tmp_path, tmp_path / "out")
-
-
-@pytest.fixture(scope="module")
-def hint_reader(tmp_path_factory) -> Path:
-    """A tiny student that learned to read a worked step when it is given one (two-digit sums)."""
-    rng = random.Random(2)
-    examples = []
-    for _ in range(3000):
-        a, b = rng.randint(10, 99), rng.randint(10, 99)
-        hint = f"{a} + {b} = {a + b}" if rng.random() < 0.7 else rng.choice(["Think.", "Add them.", "Take care."])
-        examples.append(Example(f"What is {a} + {b}?\n{hint}\nAnswer:", f" {a + b}"))
-    spec = EmbeddedSpec(hidden_size=64, layers=2, heads=1, intermediate_size=192, vocab_size=300, steps=200,
-                        batch_size=48, max_positions=128, learning_rate=3e-3)
-    return build_embedded_student(examples, tmp_path_factory.mktemp("students") / "hint-reader", spec, log=lambda m: None)
-
-
-def test_rlt_reward_prefers_an_explanation_that_contains_the_solution_steps(hint_reader):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    model = AutoModelForCausalLM.from_pretrained(hint_reader).eval()
-    tok = AutoTokenizer.from_pretrained(hint_reader)
-    wins = 0
-    for a, b in [(23, 45), (67, 18), (51, 39), (84, 12), (36, 57)]:
-        q, solution = f"What is {a} + {b}?", f" {a + b}"
-        good = rlt_reward(model, tok, q, f"{a} + {b} = {a + b}", solution)
-        unrelated = rlt_reward(model, tok, q, "The sky is blue.", solution)
-        assert good.without == unrelated.without  # the same baseline: the question alone
-        wins += good.reward > unrelated.reward
-    assert wins == 5

@@ -25,8 +25,13 @@ class StudentBackend(Protocol):
     id: str  # names the student in every Attempt
     adapter_version: str | None  # the LoRA adapter in use; None for the base weights
     trainable_path: Path | None  # a local HF folder LoRA rounds can train on; None if not trainable here
+    continues_answers: bool  # generate() can continue a given answer start (a completion model)
 
-    def generate(self, prompts: Sequence[str], *, temperature: float, max_new_tokens: int) -> list[Generation]: ...
+    def generate(self, prompts: Sequence[str], *, temperature: float, max_new_tokens: int,
+                 starts: Sequence[str] | None = None) -> list[Generation]:
+        """One generation per prompt. `starts`: the beginning of each answer, written for the student (a
+        teacher's help); the model continues it and the Generation holds only what the model wrote."""
+        ...
 
     def load_adapter(self, path: Path, version: str) -> None:
         """Serve the adapter saved at `path` from now on, under the name `version`."""
@@ -45,6 +50,15 @@ def make_student(cfg: StudentConfig) -> StudentBackend:
 
 def render_prompt(cfg: StudentConfig, prompt: str) -> str:
     return cfg.prompt_template.replace("{prompt}", prompt)
+
+
+def continued(rendered: Sequence[str], starts: Sequence[str] | None) -> list[str]:
+    """Rendered prompts with each answer's given start appended (completion models continue it)."""
+    if starts is None:
+        return list(rendered)
+    if len(starts) != len(rendered):
+        raise ValueError(f"{len(starts)} answer starts for {len(rendered)} prompts")
+    return [p + s for p, s in zip(rendered, starts, strict=True)]
 
 
 # Each backend registers itself at the bottom of its file. None imports torch before it generates, so

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cosr.config import StudentConfig
-from cosr.training.backends import BACKENDS, Generation, render_prompt
+from cosr.training.backends import BACKENDS, Generation, continued, render_prompt
 from cosr.training.device import pick_device
 from cosr.training.quiet import quiet_loading
 from cosr.training.sampling import sample
@@ -29,6 +29,7 @@ class HFStudent:
         self.trainable_path: Path | None = path
         self.id = f"hf:{path.name}"
         self.adapter_version: str | None = None
+        self.continues_answers = not cfg.use_chat_template  # a chat template closes the turn the start would open
         self.device, dtype = pick_device(device)  # type: ignore[arg-type]
         quiet_loading()
         self.tokenizer = AutoTokenizer.from_pretrained(path)
@@ -46,11 +47,12 @@ class HFStudent:
                 [{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True)
         return text
 
-    def generate(self, prompts: Sequence[str], *, temperature: float, max_new_tokens: int) -> list[Generation]:
+    def generate(self, prompts: Sequence[str], *, temperature: float, max_new_tokens: int,
+                 starts: Sequence[str] | None = None) -> list[Generation]:
         if not prompts:
             return []
         t0 = time.perf_counter()
-        ids = self.tokenizer([self._render(p) for p in prompts], add_special_tokens=False)["input_ids"]
+        ids = self.tokenizer(continued([self._render(p) for p in prompts], starts), add_special_tokens=False)["input_ids"]
         new = sample(self.model, ids, batch_size=self.cfg.batch_size, pad_id=self.tokenizer.pad_token_id,
                      eos_id=self.tokenizer.eos_token_id, temperature=temperature, max_new_tokens=max_new_tokens)
         each = (time.perf_counter() - t0) / len(prompts)  # rows share their steps: a mean is what there is

@@ -46,7 +46,10 @@ class HumanStudent:
         reply = self._ask(payload)
         return Reply.model_validate(reply if isinstance(reply, dict) else {"text": str(reply)})
 
-    def generate(self, prompts: Sequence[str], *, temperature: float = 0.0, max_new_tokens: int = 0) -> list[Generation]:
+    continues_answers = False  # a person is helped by the tutor's hints (agents/hints.py), not by a start
+
+    def generate(self, prompts: Sequence[str], *, temperature: float = 0.0, max_new_tokens: int = 0,
+                 starts: Sequence[str] | None = None) -> list[Generation]:
         out = []
         for prompt in prompts:  # a person answers one at a time; requests other than answers count as empty
             t0 = time.perf_counter()

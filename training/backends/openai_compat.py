@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from cosr.config import StudentConfig
-from cosr.training.backends import BACKENDS, Generation, render_prompt
+from cosr.training.backends import BACKENDS, Generation, continued, render_prompt
 
 
 class StudentUnavailable(RuntimeError):
@@ -32,6 +32,7 @@ class OpenAIStudent:
         self.model_name = cfg.model
         self.adapter_version: str | None = None
         self.trainable_path: Path | None = cfg.weights
+        self.continues_answers = not cfg.use_chat_template  # /completions continues a prompt; chat closes the turn
         self.last_probe = None  # the adapter probe of the last load_adapter, when one ran
         self.api_key = os.environ.get(cfg.api_key_env, "EMPTY")
 
@@ -46,13 +47,16 @@ class OpenAIStudent:
 
         return OpenAI(**common)
 
-    def generate(self, prompts: Sequence[str], *, temperature: float, max_new_tokens: int) -> list[Generation]:
+    def generate(self, prompts: Sequence[str], *, temperature: float, max_new_tokens: int,
+                 starts: Sequence[str] | None = None) -> list[Generation]:
         import openai
 
+        if starts is not None and not self.continues_answers:
+            raise ValueError("a chat endpoint cannot continue a given answer start (student.use_chat_template)")
         llm = self._client(temperature, max_new_tokens)
         t0 = time.perf_counter()
         try:
-            replies = llm.batch([render_prompt(self.cfg, p) for p in prompts],
+            replies = llm.batch(continued([render_prompt(self.cfg, p) for p in prompts], starts),
                                 config={"max_concurrency": self.cfg.concurrency})
         except (openai.APIConnectionError, openai.APITimeoutError, openai.NotFoundError) as e:
             raise StudentUnavailable(f"the student server at {self.cfg.base_url} did not answer: {e}") from e

@@ -27,7 +27,8 @@ function graphStyle(extra) {
 async function drawMachine() {
   const g = await get("/api/graph");
   machine = cytoscape({ container: $("machine"), maxZoom: 1, elements: [
-      ...g.nodes.map((n) => ({ data: { id: n.id, label: n.id.replace(/__/g, "") } })),
+      // answer_adapter on two lines: the loop's widest label set how far the ellipse had to spread
+      ...g.nodes.map((n) => ({ data: { id: n.id, label: n.id.replace(/__/g, "").replace(/_/g, "\n") } })),
       ...g.edges.map((e, i) => ({ data: { id: "e" + i, source: e.source, target: e.target },
         classes: e.conditional ? "conditional" : "" })),
     ],

@@ -1,0 +1,53 @@
+"""What each teacher's own examples bought: the held-out gain, on the validation split, at the levels its
+examples of a round sit at, measured just before and just after the round's training. The `teachers`
+strategy (agents/curriculum/teachers.py) moves its budget by these gains; a run of any other strategy
+does not pay for the measurement.
+
+Validation, not the run's split: a bandit that chose by test gains would tune the run to its own yardstick.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from cosr.agents.evaluator import evaluate_student
+from cosr.graphs.context import Context
+from cosr.graphs.skills import splits
+from cosr.training.evaluation import per_level
+
+# Validation tasks a skill for the measurement (40 a level at three levels): two greedy passes a round over
+# the levels the round trained, about 30 s on two cores; a teacher's gain is read over all its levels' tasks.
+PER_SKILL = 120
+
+
+def measures_teachers(ctx: Context) -> bool:
+    return callable(getattr(ctx.strategy, "feedback", None))
+
+
+def pair_key(skill: str, level: int) -> str:
+    return f"{skill}@L{level}"
+
+
+def arm_examples(ctx: Context, rnd: int) -> dict[str, Counter[str]]:
+    """Per arm (a task's provenance strategy), the pairs of the round's verified samples, helped ones too:
+    the examples the round trains on, apart from replay and rehearsal."""
+    out: dict[str, Counter[str]] = {}
+    for t in ctx.store.trajectories(ctx.run_id, correct=True, round=rnd):
+        out.setdefault(t.task.provenance.strategy, Counter())[pair_key(t.task.skill, t.task.difficulty)] += 1
+    return out
+
+
+def validation_counts(ctx: Context, pairs: set[str]) -> dict[str, tuple[int, int]]:
+    """(solved, total) per pair on the validation split, greedy, with the student as it stands now."""
+    levels = sorted({int(p.rsplit("@L", 1)[1]) for p in pairs})
+    tasks = [t for t in splits.heldout_tasks(ctx.skills, PER_SKILL, levels, "validation")
+             if pair_key(t.skill, t.difficulty) in pairs]
+    solved = evaluate_student(ctx.student, tasks, ctx.config.student, ctx.executor)
+    return {pair_key(s, lv): counts for (s, lv), counts in per_level(tasks, solved).items()}
+
+
+def history(ctx: Context) -> list[dict[str, Any]]:
+    """The attributed gains of every finished round, in order (stored with each round: a resumed run reads them)."""
+    rounds = ctx.store.rounds(ctx.run_id)
+    return [rounds[r]["teachers"] for r in sorted(rounds) if "teachers" in rounds[r]]

@@ -1,0 +1,61 @@
+"""The table of docs/teaching.md: what each part of the teacher adds, on against off, from the runs of a
+`cosr compare` (scripts/teaching_ablation.sh): paired differences seed for seed on the same held-out tasks,
+with the standard error over tasks and seeds (training/stats.py); under 3 s.e. a difference reads as noise.
+
+    python scripts/teaching_table.py runs/teaching-validation
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from cosr.training import leaderboard
+from cosr.training.results import read_summary
+
+# (part, its runs, the runs without it): each part against the configuration that lacks only it
+PARTS = [("graded help", "zpd", "zpd-plain"), ("learning from mistakes (clipped RLOO)", "zpd-rloo", "zpd"),
+         ("teacher of teachers (bandit over arms)", "teachers", "zpd"),
+         ("helped answers trained on the bare task (form bare)", "zpd-bare", "zpd"),
+         ("a hint rung first, picked by the RLT reward", "zpd-hint", "zpd"),
+         ("zpd with help against the threshold rule", "zpd", "threshold"), ("zpd with help against random", "zpd", "random")]
+NOISE = 3.0
+
+
+def pts(est: dict | None) -> str:
+    if not est:
+        return "n/a"
+    z = est["mean"] / est["se"] if est.get("se") else None
+    reading = "" if z is None else f" (z {z:+.1f}{', noise' if abs(z) < NOISE else ''})"
+    return f"{est['mean'] * 100:+.1f} ± {est['se'] * 100:.1f}{reading}" if est.get("se") else f"{est['mean'] * 100:+.1f}"
+
+
+def main(compare_dir: Path) -> None:
+    data = json.loads((compare_dir / "compare.json").read_text())
+    rows = data["rows"]
+    outcomes = {(r["strategy"], r["seed"]): leaderboard.task_outcomes(read_summary(Path(r["run_dir"]) / "summary.json"))
+                for r in rows}
+    pairs = leaderboard.frontier_pairs(rows)
+    seeds = sorted({r["seed"] for r in rows})
+    print(f"split {data['split']}, {data['rounds']} rounds x {data['tasks_per_round']} tasks, seeds {seeds}, "
+          f"{rows[0]['frontier_heldout_tasks']} frontier held-out tasks ({len(pairs)} levels)\n")
+    print("| entry | frontier gain (pts) | all-skills gain (pts) | tasks to +{:.0f} pts (reached) |".format(data["milestone"] * 100))
+    print("|---|---|---|---|")
+    for agg in data["strategies"]:
+        t = agg["tasks_to_milestone_all"]
+        print(f"| {agg['strategy']} | {pts(agg['frontier_gain_estimate'])} | {pts(agg['learning_gain_estimate'])} | "
+              f"{t[0]:.0f} ({agg['reached']}/{agg['seeds']}) |")
+    print("\n| part | on | off | frontier, on - off (pts) | all skills, on - off (pts) |")
+    print("|---|---|---|---|---|")
+    for part, on, off in PARTS:
+        if not any(r["strategy"] == on for r in rows) or not any(r["strategy"] == off for r in rows):
+            continue
+        mine, base = [outcomes[(on, s)] for s in seeds], [outcomes[(off, s)] for s in seeds]
+        front = leaderboard.gain_estimate(mine, pairs, base)
+        every = leaderboard.gain_estimate(mine, None, base)
+        print(f"| {part} | {on} | {off} | {pts(front and front.as_dict())} | {pts(every and every.as_dict())} |")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
