@@ -17,10 +17,9 @@ from it: the loss is PPO's (GRPO's) clipped surrogate against that sampling poli
 (training/lora.py computes the sampling policy's log-probs before the first update).
 
 Stability, for a tiny student (cfg.training.objective = "rloo"): pushing a likelihood down has no floor
-(log p -> -inf) while pulling one up stops at 1. Measured: the first version, -A x log p without the clip,
-took one round on the embedded student (lr 1e-3, 3 epochs, ~1000 right samples as SFT plus ~1500 wrong ones
-at weight -0.5) to a loss of -1.24, the model escaping by making its wrong answers arbitrarily unlikely, and
-held-out accuracy from 25.5% to 9.6% (-16 points) where SFT alone gained 1.3. Hence the clip: a wrong
+(log p -> -inf) while pulling one up stops at 1: without a clip, -A x log p lets the model escape by making
+its wrong answers arbitrarily unlikely, whatever that does to the rest (tests/unit/test_mistakes.py,
+`test_the_clip_bounds_how_far_a_wrong_answer_is_pushed_down`: unclipped, tens of nats). Hence the clip: a wrong
 answer's token stops being pushed once it is 1 - eps times as likely as when sampled, so the damage a round
 can do is bounded. Besides it, the right samples stay supervised examples of weight 1 (agents/trainer.py), an
 anchor that also keeps the tasks every sample solved, which RLOO would drop; a wrong sample's weight is kept

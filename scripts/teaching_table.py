@@ -1,4 +1,4 @@
-"""The table of docs/teaching.md: what each part of the teacher adds, on against off, from the runs of a
+"""The tables of docs/teaching.md: what each part of the teacher adds, on against off, from the runs of a
 `cosr compare` (scripts/teaching_ablation.sh): paired differences seed for seed on the same held-out tasks,
 with the standard error over tasks and seeds (training/stats.py); under 3 s.e. a difference reads as noise.
 
@@ -40,12 +40,15 @@ def main(compare_dir: Path) -> None:
     seeds = sorted({r["seed"] for r in rows})
     print(f"split {data['split']}, {data['rounds']} rounds x {data['tasks_per_round']} tasks, seeds {seeds}, "
           f"{rows[0]['frontier_heldout_tasks']} frontier held-out tasks ({len(pairs)} levels)\n")
-    print("| entry | frontier gain (pts) | all-skills gain (pts) | tasks to +{:.0f} pts (reached) |".format(data["milestone"] * 100))
-    print("|---|---|---|---|")
+    summaries = {(r["strategy"], r["seed"]): read_summary(Path(r["run_dir"]) / "summary.json") for r in rows}
+    print("| entry | frontier gain (pts) | all-skills gain (pts) | tasks to +{:.0f} pts (reached) | failed tasks solved "
+          "with help, a round |".format(data["milestone"] * 100))
+    print("|---|---|---|---|---|")
     for agg in data["strategies"]:
         t = agg["tasks_to_milestone_all"]
+        helped = [rr.helped or 0 for (e, _), s in summaries.items() if e == agg["strategy"] for rr in s.rounds.values()]
         print(f"| {agg['strategy']} | {pts(agg['frontier_gain_estimate'])} | {pts(agg['learning_gain_estimate'])} | "
-              f"{t[0]:.0f} ({agg['reached']}/{agg['seeds']}) |")
+              f"{t[0]:.0f} ({agg['reached']}/{agg['seeds']}) | {min(helped)}-{max(helped)} |")
     print("\n| part | on | off | frontier, on - off (pts) | all skills, on - off (pts) |")
     print("|---|---|---|---|---|")
     for part, on, off in PARTS:
@@ -55,6 +58,15 @@ def main(compare_dir: Path) -> None:
         front = leaderboard.gain_estimate(mine, pairs, base)
         every = leaderboard.gain_estimate(mine, None, base)
         print(f"| {part} | {on} | {off} | {pts(front and front.as_dict())} | {pts(every and every.as_dict())} |")
+    for (entry, seed), s in summaries.items():  # the bandit: what each arm's examples bought, and its share
+        if entry != "teachers":
+            continue
+        print(f"\nteachers, seed {seed}: per round, each arm's validation gain (pts) and share of the round's samples")
+        for rnd, rr in sorted(s.rounds.items()):
+            own = {k: v for k, v in rr.examples_by_strategy.items() if k in (rr.teachers or {})}
+            total = sum(own.values()) or 1
+            print(f"  round {rnd}: " + ", ".join(f"{arm} {a['gain'] * 100:+.1f} ({own.get(arm, 0) / total:.2f})"
+                                                 for arm, a in sorted((rr.teachers or {}).items())))
 
 
 if __name__ == "__main__":

@@ -139,8 +139,8 @@ def weighted_loss(logits, labels, weights, old_logprobs=None, clip_epsilon: floa
     given `old_logprobs` (the sampling policy's, aligned with input_ids as `batches` gives them), the PPO/GRPO
     clipped surrogate per token, -min(r A, clip(r, 1 - eps, 1 + eps) A) with r = exp(logp - logp_old): its
     gradient at r = 1 is that of -A log p, and for A < 0 it stops once a token's ratio falls below 1 - eps.
-    Without `old_logprobs` a weighted row takes A x NLL, unclipped: log p has no floor, and on the embedded
-    student one round of that cost 16 points of held-out accuracy (agents/mistakes.py); kept for comparison.
+    Without `old_logprobs` a weighted row takes A x NLL, unclipped: log p has no floor (agents/mistakes.py);
+    kept for comparison.
 
     Per row the sum over tokens, not their mean: that is the sequence's log-likelihood, the quantity
     REINFORCE differentiates, and a per-row mean would weigh a token of a long answer less than one of a
