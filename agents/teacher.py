@@ -37,7 +37,7 @@ from cosr.training.backends import render_prompt
 from cosr.training.teacher_signals import best_explanation
 
 HELP_ARM = "+help"  # an arm of the `teachers` strategy whose tasks get help (agents/curriculum/teachers.py)
-ANSWER = ". So the answer is"  # how a worked solution states its answer (graphs/skills/catalog/_worked.py)
+ANSWER = ". So the answer is"  # how a worked solution states its answer (SkillSpec.worked_answer, catalog/__init__.py)
 
 
 def worked_body(skills: SkillGraph, task: Task) -> str | None:

@@ -16,8 +16,8 @@ from cosr.graphs.context import Context
 from cosr.graphs.skills import splits
 from cosr.training.evaluation import per_level
 
-# Validation tasks a skill for the measurement (40 a level at three levels): two greedy passes a round over
-# the levels the round trained, about 30 s on two cores; a teacher's gain is read over all its levels' tasks.
+# Validation tasks a skill for the measurement (40 a level at three levels), answered greedily twice a round
+# over the levels the round trained; a teacher's gain is read over all its levels' tasks, not one level's.
 PER_SKILL = 120
 
 

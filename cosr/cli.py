@@ -38,7 +38,7 @@ def _frontier_curve(fr: FrontierReport) -> str:
 @app.command()
 def selfplay(
     config: ConfigOpt = None,
-    rounds: Annotated[Optional[int], typer.Option(help="training rounds (default 6); with --resume, a finished run goes on to this many", min=0)] = None,
+    rounds: Annotated[Optional[int], typer.Option(help="training rounds (default 3); with --resume, a finished run goes on to this many", min=0)] = None,
     run_dir: Annotated[Optional[Path], typer.Option(help="where the run's files go (default runs/<run-id>)")] = None,
     seed: Annotated[Optional[int], typer.Option(help="seed of the curriculum and sampling")] = None,
     strategy: Annotated[Optional[str], typer.Option(help="curriculum strategy (default zpd)")] = None,

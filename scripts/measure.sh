@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The figures of README "Results", made again: the embedded student's held-out accuracy on both splits
 # (and embedded-v4's, pretrained before the splits, on test), the audits, the default `cosr selfplay`, and
-# what each part of the teacher adds on validation (scripts/teaching_ablation.sh). About 80 minutes on two
-# cores. Writes JSON to docs/results/ (or $1); `python scripts/headline.py
+# what each part of the teacher adds on validation (scripts/teaching_ablation.sh) and the default compare on
+# fresh test seeds (scripts/teaching_test.sh). About two hours on two cores. Writes JSON to docs/results/ (or $1); `python scripts/headline.py
 # docs/results/*.json` prints the table. Runs go to runs/ (reused when present: delete to start over).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,4 +32,6 @@ cp runs/selfplay-default/summary.json "$out/selfplay-default.json"
 cosr audit runs/selfplay-default --json > "$out/audit-selfplay-default.json"
 bash scripts/teaching_ablation.sh --json "$out/teaching/teaching-validation.json"
 python scripts/teaching_table.py runs/teaching-validation
+bash scripts/teaching_test.sh --json "$out/teaching/teaching-test.json"
+python scripts/teaching_table.py runs/teaching-test
 python scripts/headline.py "$out"/*.json

@@ -19,7 +19,7 @@ PARTS = [("graded help", "zpd", "zpd-plain"), ("learning from mistakes (clipped 
          ("teacher of teachers (bandit over arms)", "teachers", "zpd"),
          ("helped answers trained on the bare task (form bare)", "zpd-bare", "zpd"),
          ("a hint rung first, picked by the RLT reward", "zpd-hint", "zpd"),
-         ("zpd with help against the threshold rule", "zpd", "threshold"), ("zpd with help against random", "zpd", "random")]
+         ("zpd against the threshold rule", "zpd", "threshold"), ("zpd against random", "zpd", "random")]
 NOISE = 3.0
 
 
