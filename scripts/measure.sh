@@ -32,6 +32,8 @@ cp runs/selfplay-default/summary.json "$out/selfplay-default.json"
 cosr audit runs/selfplay-default --json > "$out/audit-selfplay-default.json"
 bash scripts/teaching_ablation.sh --json "$out/teaching/teaching-validation.json"
 python scripts/teaching_table.py runs/teaching-validation
+bash scripts/teaching_levers.sh --json "$out/teaching/teaching-levers.json"
+python scripts/teaching_table.py runs/teaching-levers
 bash scripts/teaching_test.sh --json "$out/teaching/teaching-test.json"
 python scripts/teaching_table.py runs/teaching-test
 python scripts/headline.py "$out"/*.json

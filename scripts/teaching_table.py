@@ -1,5 +1,5 @@
 """The tables of docs/teaching.md: what each part of the teacher adds, on against off, from the runs of a
-`cosr compare` (scripts/teaching_ablation.sh): paired differences seed for seed on the same held-out tasks,
+`cosr compare` (scripts/teaching_ablation.sh, teaching_test.sh, teaching_levers.sh): paired differences seed for seed on the same held-out tasks,
 with the standard error over tasks and seeds (training/stats.py); under 3 s.e. a difference reads as noise.
 
     python scripts/teaching_table.py runs/teaching-validation
@@ -19,7 +19,9 @@ PARTS = [("graded help", "zpd", "zpd-plain"), ("learning from mistakes (clipped 
          ("teacher of teachers (bandit over arms)", "teachers", "zpd"),
          ("helped answers trained on the bare task (form bare)", "zpd-bare", "zpd"),
          ("a hint rung first, picked by the RLT reward", "zpd-hint", "zpd"),
-         ("zpd against the threshold rule", "zpd", "threshold"), ("zpd against random", "zpd", "random")]
+         ("zpd against the threshold rule", "zpd", "threshold"), ("zpd against random", "zpd", "random"),
+         ("twice the learning rate, 2e-3 (scripts/teaching_levers.sh)", "zpd-lr2e-3", "zpd"),
+         ("twice the epochs, 6 (scripts/teaching_levers.sh)", "zpd-epochs6", "zpd")]
 NOISE = 3.0
 
 
