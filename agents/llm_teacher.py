@@ -37,7 +37,7 @@ def chat(llm: CuratorLLMConfig, prompt: str, seed: int) -> str:
 
 def parse_json(text: str) -> Any:
     """The first JSON object in a reply (models wrap JSON in prose or fences)."""
-    m = re.search(r"\{.*\}", text, re.S)
+    m = re.search(r"\{.*\}", text, re.DOTALL)
     if not m:
         raise ValueError("no JSON object in the reply")
     return json.loads(m.group(0))

@@ -55,7 +55,7 @@ def by_task(trajectories: Iterable[Trajectory]) -> dict[str, list[Trajectory]]:
     prompt, so it is no reward of the policy being trained there."""
     groups: dict[str, list[Trajectory]] = defaultdict(list)
     for t in trajectories:
-        if getattr(t.attempt, "help", None) is None:  # getattr: `help` is new in cosr.domain.Attempt
+        if t.attempt.help is None:
             groups[t.task.id].append(t)
     return dict(groups)
 

@@ -24,6 +24,7 @@ from langgraph.runtime import Runtime
 
 from cosr.agents.answer_adapter import extract_answer
 from cosr.agents.curriculum import predicted_success
+from cosr.agents.curriculum.teachers import arm_option
 from cosr.agents.hints import shown_steps
 from cosr.agents.llm_teacher import configured
 from cosr.agents.llm_teacher import hint_candidates as llm_hints
@@ -36,7 +37,7 @@ from cosr.graphs.state import SelfPlayState
 from cosr.training.backends import render_prompt
 from cosr.training.teacher_signals import best_explanation
 
-HELP_ARM = "+help"  # an arm of the `teachers` strategy whose tasks get help (agents/curriculum/teachers.py)
+HELP = "help"  # the option of a `teachers` arm whose tasks get help, "zpd+help" (agents/curriculum/teachers.py)
 ANSWER = ". So the answer is"  # how a worked solution states its answer (SkillSpec.worked_answer, catalog/__init__.py)
 
 
@@ -112,7 +113,7 @@ def wants_help(task: Task, strategy: str, cfg: HelpConfig) -> bool:
     task where its strategy is one of `help.strategies` (cosr's teachers; random and the threshold rule
     stay the plain baselines people use)."""
     arm = task.provenance.strategy
-    return arm.endswith(HELP_ARM) if strategy == "teachers" else arm in cfg.strategies
+    return arm_option(arm) == HELP if strategy == "teachers" else arm in cfg.strategies
 
 
 def needing_help(state: SelfPlayState, ctx: Context) -> list[tuple[Task, int]]:

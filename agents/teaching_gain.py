@@ -14,7 +14,7 @@ from typing import Any
 from cosr.agents.evaluator import evaluate_student
 from cosr.graphs.context import Context
 from cosr.graphs.skills import splits
-from cosr.training.evaluation import per_level
+from cosr.training.evaluation import label, parse_label, per_level
 
 # Validation tasks a skill for the measurement (40 a level at three levels), answered greedily twice a round
 # over the levels the round trained; a teacher's gain is read over all its levels' tasks, not one level's.
@@ -25,26 +25,21 @@ def measures_teachers(ctx: Context) -> bool:
     return callable(getattr(ctx.strategy, "feedback", None))
 
 
-def pair_key(skill: str, level: int) -> str:
-    return f"{skill}@L{level}"
-
-
 def arm_examples(ctx: Context, rnd: int) -> dict[str, Counter[str]]:
-    """Per arm (a task's provenance strategy), the pairs of the round's verified samples, helped ones too:
-    the examples the round trains on, apart from replay and rehearsal."""
-    out: dict[str, Counter[str]] = {}
-    for t in ctx.store.trajectories(ctx.run_id, correct=True, round=rnd):
-        out.setdefault(t.task.provenance.strategy, Counter())[pair_key(t.task.skill, t.task.difficulty)] += 1
-    return out
+    """Per arm (a task's provenance strategy), the "skill@Llevel" pairs of the round's verified samples, helped
+    ones too: the examples the round trains on, apart from replay and rehearsal."""
+    by_strategy = ctx.store.verified_by_strategy(ctx.run_id).get(rnd, {})
+    return {arm: Counter({label(p): n for p, n in pairs.items()}) for arm, pairs in by_strategy.items()}
 
 
 def validation_counts(ctx: Context, pairs: set[str]) -> dict[str, tuple[int, int]]:
-    """(solved, total) per pair on the validation split, greedy, with the student as it stands now."""
-    levels = sorted({int(p.rsplit("@L", 1)[1]) for p in pairs})
+    """(solved, total) per "skill@Llevel" pair on the validation split, greedy, with the student as it is now."""
+    wanted = {parse_label(p) for p in pairs}
+    levels = sorted({level for _, level in wanted})
     tasks = [t for t in splits.heldout_tasks(ctx.skills, PER_SKILL, levels, "validation")
-             if pair_key(t.skill, t.difficulty) in pairs]
+             if (t.skill, t.difficulty) in wanted]
     solved = evaluate_student(ctx.student, tasks, ctx.config.student, ctx.executor)
-    return {pair_key(s, lv): counts for (s, lv), counts in per_level(tasks, solved).items()}
+    return {label(p): counts for p, counts in per_level(tasks, solved).items()}
 
 
 def history(ctx: Context) -> list[dict[str, Any]]:

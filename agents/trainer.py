@@ -99,8 +99,7 @@ def train(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     info: dict[str, Any] = {"round": rnd, "tasks": state.get("round_tasks", 0),
                             "verified": state.get("round_verified", 0), "examples": len(examples),
                             "examples_by_strategy": dict(Counter(s for _, s in pairs)),
-                            "helped": len({t.task.id for t in ctx.store.trajectories(ctx.run_id, correct=True, round=rnd)
-                                           if t.attempt.help is not None})}
+                            "helped": ctx.store.helped_tasks(ctx.run_id, rnd)}
     if student.trainable_path is None:
         info["skipped"] = "the student has no local weights to train (set student.model to a local folder)"
     elif not examples:

@@ -200,6 +200,12 @@ class TrajectoryStore:
             + (" AND correct = 1 AND json_extract(body, '$.attempt.help') IS NULL" if solved else ""),
             (run_id,)).fetchone()[0]
 
+    def helped_tasks(self, run_id: str, round: int) -> int:
+        """Distinct tasks of a round the student solved with the Teacher's help (`Attempt.help`)."""
+        return self._db.execute(
+            "SELECT COUNT(DISTINCT json_extract(body, '$.task.id')) FROM trajectories WHERE run_id = ? AND round = ?"
+            " AND correct = 1 AND json_extract(body, '$.attempt.help') IS NOT NULL", (run_id, round)).fetchone()[0]
+
     def record_evaluation(self, run_id: str, round: int, per_skill: dict[str, tuple[int, int]], adapter: str | None,
                           per_level: dict[tuple[str, int], tuple[int, int]] | None = None,
                           per_task: list[tuple[str, str, int, bool]] | None = None) -> None:

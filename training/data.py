@@ -41,7 +41,7 @@ def encode(tokenizer, examples: Sequence[Example], max_len: int) -> list[Encoded
     return out
 
 
-def _pad(rows: Sequence[Encoded], pad_id: int, device: str) -> dict:
+def pad(rows: Sequence[Encoded], pad_id: int, device: str) -> dict:
     """Right-padded (input_ids, attention_mask, labels) tensors, each row's weight, and the rows' old log-probs
     (0.0 for a row without them) when some row has them."""
     import torch
@@ -85,7 +85,7 @@ def batches(encoded: list[Encoded], batch_size: int, pad_id: int, rng: random.Ra
         chunks += [part[s:s + batch_size] for s in range(0, len(part), batch_size)]
     rng.shuffle(chunks)
     for chunk in chunks:
-        yield _pad([encoded[i] for i in chunk], pad_id, device)
+        yield pad([encoded[i] for i in chunk], pad_id, device)
 
 
 def token_logprobs(logits, labels):
@@ -120,7 +120,7 @@ def with_old_logprobs(model, encoded: list[Encoded], batch_size: int, pad_id: in
         with torch.no_grad():
             for s in range(0, len(todo), batch_size):
                 chunk = todo[s:s + batch_size]
-                batch = _pad([encoded[i][:3] for i in chunk], pad_id, device)
+                batch = pad([encoded[i][:3] for i in chunk], pad_id, device)
                 logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
                 lp = token_logprobs(logits, batch["labels"]).cpu()
                 for r, i in enumerate(chunk):

@@ -9,30 +9,24 @@ explanation minus without it. Positive: the explanation teaches; negative: it co
 
 from __future__ import annotations
 
+from cosr.training.data import Example, encode, pad, token_logprobs
+
 
 def solution_logprobs(model, tokenizer, contexts: list[str], solutions: list[str]) -> list[float]:
-    """`solution_logprob` for many (context, solution) pairs in one padded forward pass."""
+    """The mean log-probability the model gives each solution's tokens (and its end) right after its context,
+    every (context, solution) pair in one padded forward pass: the rows a LoRA round trains on, scored."""
     import torch
 
-    rows, spans = [], []
-    for context, solution in zip(contexts, solutions, strict=True):
-        ctx = tokenizer(context, add_special_tokens=False)["input_ids"]
-        sol = tokenizer(solution, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-        rows.append(ctx + sol)
-        spans.append((len(ctx), sol))
-    if not rows:
+    if not contexts:
         return []
-    width = max(len(r) for r in rows)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows], device=model.device)
-    mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], device=model.device)
+    rows = encode(tokenizer, [Example(c, s) for c, s in zip(contexts, solutions, strict=True)],
+                  getattr(model.config, "max_position_embeddings", 2048))
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    batch = pad(rows, pad_id, model.device)
     with torch.inference_mode():
-        logp = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits.float(), dim=-1)
-    out = []
-    for i, (start, sol) in enumerate(spans):
-        picked = logp[i, start - 1:start - 1 + len(sol)].gather(1, torch.tensor(sol, device=model.device)[:, None])
-        out.append(float(picked.mean()))
-    return out
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    scored = batch["labels"][:, 1:] != -100
+    return (token_logprobs(logits, batch["labels"]).sum(dim=1) / scored.sum(dim=1)).tolist()
 
 
 def best_explanation(model, tokenizer, bare: str, taught: list[str], solution: str) -> tuple[int, list[float]]:

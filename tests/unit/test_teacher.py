@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
@@ -23,7 +24,7 @@ from cosr.training.backends import render_prompt
 def test_help_fades_as_success_rises():
     tops = [top_rung(p / 20, 3, 0.8) for p in range(21)]
     assert tops[0] == 3  # a level the student never solves may climb the whole ladder
-    assert all(a >= b for a, b in zip(tops, tops[1:]))  # never more help for more success
+    assert all(a >= b for a, b in itertools.pairwise(tops))  # never more help for more success
     assert tops[8] < 3 and tops[16:] == [0] * 5  # less help by the middle; none from fade_at on
     assert top_rung(0.0, 0, 0.8) == 0
 
@@ -99,7 +100,7 @@ def test_a_helped_answer_is_trained_the_way_the_config_says(ctx, form):
     attempt = Attempt(task_id=task.id, student_id="fake", raw_output=" 7. So the answer is 7", help=help_)
     ctx.store.add_trajectories([Trajectory(id="t:help2", run_id="r", round=1, step=1, task=task, attempt=attempt,
                                            verdict=Verdict(correct=True, score=1.0, status="correct"))])
-    (example, strategy), = training_examples(ctx, 1)
+    (example, _), = training_examples(ctx, 1)
     render = ctx.config.student
     if form == "hinted":  # the help stays in the prompt; only the student's own words are the answer
         assert example.prompt == render_prompt(render, hinted_prompt(task, help_.hint)) + " 3 + 4 ="
