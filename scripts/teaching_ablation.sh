@@ -5,7 +5,7 @@
 # choices of help: a helped answer trained on the bare task (`bare`) against with its help in the prompt
 # (`hinted`, the default), and a hint rung first, picked by the RLT reward (`hint`). Writes
 # compare.json into runs/teaching-validation (and where --json says); `python scripts/teaching_table.py
-# runs/teaching-validation` prints the table in docs/teaching.md. About 50 minutes on 2 cores.
+# runs/teaching-validation` prints the table in docs/teaching.md. About 40 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS=${SEEDS:-2}
