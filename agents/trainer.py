@@ -4,7 +4,11 @@ then the new adapter is swapped into the student."""
 from __future__ import annotations
 
 import random
+import shutil
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -90,6 +94,24 @@ def demonstration(ctx: Context, t: Trajectory) -> Example:
                    completion=completion)
 
 
+@contextmanager
+def written_whole(out: Path) -> Iterator[Path]:
+    """A folder to fill under a name no reader takes for a round's adapter (they look for round-*), renamed
+    to `out` once whole: a save cut short (a full disk, a kill) leaves no half adapter that a resume or
+    `cosr export` would take for a finished one, and gives its space back at once when it can."""
+    partial = out.with_name(f".partial-{out.name}")
+    shutil.rmtree(partial, ignore_errors=True)  # left by a process killed mid-save
+    try:
+        yield partial
+        # An `out` already there is a whole adapter of this round whose train step was never checkpointed
+        # (the run stopped right after it): the step is redone, and its adapter replaces that one.
+        shutil.rmtree(out, ignore_errors=True)
+        partial.rename(out)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+
+
 def train(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = runtime.context
     rnd = state["round"]
@@ -110,10 +132,11 @@ def train(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
         if measured := measures_teachers(ctx):  # each teacher's examples, and where they stand before training
             by_arm = arm_examples(ctx, rnd)
             before = validation_counts(ctx, {k for c in by_arm.values() for k in c})
-        stats = train_lora(student.trainable_path, examples, ctx.config.training, out,
-                           init_adapter=previous, seed=ctx.config.seed + rnd, round_no=rnd)
-        if interpolates(ctx.config.training.interpolation):  # the student this round delivers (the evaluator's)
-            interpolate_adapter(out, out / INTERPOLATED, ctx.config.training.interpolation)
+        with written_whole(out) as folder:
+            stats = train_lora(student.trainable_path, examples, ctx.config.training, folder,
+                               init_adapter=previous, seed=ctx.config.seed + rnd, round_no=rnd)
+            if interpolates(ctx.config.training.interpolation):  # the student this round delivers (the evaluator's)
+                interpolate_adapter(folder, folder / INTERPOLATED, ctx.config.training.interpolation)
         student.load_adapter(out, out.name)  # self-play goes on from the trained adapter
         info.update(stats.to_dict(), adapter=out.name)
         if measured:

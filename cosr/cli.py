@@ -19,6 +19,7 @@ from cosr.cli_yardstick import audit_command, heldout_app
 from cosr.config import ConfigError, load_config
 from cosr.display import heldout_table, run_view
 from cosr.domain import accuracy
+from cosr.faults import RunStopped
 from cosr.graphs.skills import SkillGraph, SkillGraphError
 from cosr.store import TrajectoryStore
 from cosr.training.evaluation import BAND, OPEN
@@ -49,7 +50,6 @@ def selfplay(
     """Run batch self-play: curate, attempt, verify, record, and LoRA-train the student in rounds."""
     from cosr.graphs.plugins import check_plugin_names
     from cosr.graphs.session import SelfPlayRun
-    from cosr.training.backends.openai_compat import StudentUnavailable
 
     try:
         cfg = load_config(config, {"run_dir": run_dir, "seed": seed, "curator.strategy": strategy,
@@ -58,6 +58,8 @@ def selfplay(
         run = SelfPlayRun(cfg, resume=resume, rounds=rounds, log=lambda m: console.print(f"[dim]{m}[/]"))
     except (ConfigError, FileNotFoundError, ValueError) as e:
         fail(str(e))
+    except RunStopped as e:  # the engine, the student's server or the disk, before the run began
+        fail(str(e), e.exit_code)
     with run:
         summary = None
         resume_with = f"  cosr selfplay --resume {run.run_id}" + (f" --run-dir {run.run_dir}" if run_dir else "")
@@ -70,10 +72,10 @@ def selfplay(
         except KeyboardInterrupt:
             console.print(f"\n[yellow]interrupted.[/] Nothing verified is lost; continue with\n{resume_with}")
             raise typer.Exit(130) from None
-        except StudentUnavailable as e:  # a dead or refusing server: say so, and how to go on once it is back
-            console.print(f"\n[red]error:[/] {e}\nNothing verified is lost; when the server answers, continue with\n"
+        except RunStopped as e:  # the engine, the student's server or the disk: what, how to fix, how to go on
+            console.print(f"\n[red]stopped:[/] {e}\nNothing verified is lost; once that is fixed, continue with\n"
                           f"{resume_with}")
-            raise typer.Exit(1) from None
+            raise typer.Exit(e.exit_code) from None
     assert summary is not None
     console.print(heldout_table(summary.heldout_accuracy))
     overall = summary.heldout_overall

@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 def cosr_home() -> Path:
@@ -51,10 +51,13 @@ class StudentConfig(Section):
     # fastest on a CPU; larger batches run to their longest row (docs/history.md).
     batch_size: int = Field(default=256, ge=1)
     request_timeout_s: float = Field(default=60.0, gt=0)
+    # openai: how long to retry a server that stopped answering before the run stops (a vLLM restart: ~40 s on 2 CPUs)
+    server_wait_s: float = Field(default=120.0, ge=0)
     # openai + weights: after loading an adapter, check that the server really serves it (adapter_probe.py).
     adapter_probe: bool = True
     adapter_probe_prompt: str = "What is 2 + 3?"  # rendered with prompt_template
-    # mean nats/token between served and predicted: loose enough for a bf16 server, far below a wrong adapter
+    # mean nats/token between served and predicted, at most: the probe fits a tighter one to a float32 server's
+    # precision; this bound is loose enough for a bf16 server (adapter_probe.py, fitted_tolerance)
     adapter_probe_tolerance: float = Field(default=0.1, gt=0)
 
 
@@ -240,6 +243,9 @@ class SandboxConfig(Section):
     output_limit_bytes: int = Field(default=64_000, ge=1024)
     pool_size: int = Field(default=2, ge=1)
     startup_timeout_s: float = Field(default=60.0, gt=0, description="longest wait for a fresh worker to be ready")
+    # How long the pool waits for a Docker engine that went away (restarted, upgraded) before the run stops
+    # with one line and exit code 3 (cosr/faults.py); executions in flight meanwhile run again once it is back.
+    engine_wait_s: float = Field(default=120.0, ge=0)
 
 
 class RunConfig(Section):
@@ -258,6 +264,18 @@ class RunConfig(Section):
     training: TrainingConfig = TrainingConfig()
     eval: EvalConfig = EvalConfig()
     sandbox: SandboxConfig = SandboxConfig()
+    # postgresql://user:password@host:port/db: the store and checkpoints in a database many runs and machines share
+    # (a password left out comes from PGPASSWORD or ~/.pgpass); None: store.sqlite, checkpoints.sqlite in run_dir.
+    database_url: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("postgresql://", "postgres://")):
+            # what it is, not the URL itself: it may hold a password
+            got = f"a {url.partition('://')[0]}:// URL" if "://" in url else "no scheme"
+            raise ValueError(f"must be a PostgreSQL URL, postgresql://user:password@host:port/database (got {got})")
+        return url
 
     def steps_per_round(self) -> int:
         """The most graph cycles one round can take: a batch a cycle, and a round ends at

@@ -24,7 +24,7 @@ from cosr.domain import HELDOUT_SPLITS, Task
 from cosr.graphs.collaborators import load_skills
 from cosr.graphs.skills import SkillGraph
 from cosr.graphs.skills.splits import MAX_PER_SKILL, heldout_tasks, source_hash
-from cosr.store import TrajectoryStore
+from cosr.store import TrajectoryStore, run_store
 from cosr.training.embedded import examples_digest
 from cosr.training.results import AuditSummary, StudentAudit
 
@@ -118,7 +118,7 @@ def audit_run(run_dir: Path, per_skill: int = MAX_PER_SKILL, levels: list[int] |
     against both splits (every level, `per_skill` a skill, by default) and the run's own held-out set."""
     cfg = RunConfig.model_validate_json((Path(run_dir) / "config.json").read_text())
     skills = load_skills(cfg)
-    store = TrajectoryStore(Path(run_dir) / "store.sqlite")
+    store = run_store(Path(run_dir), cfg.database_url)
     try:
         items = list(run_items(skills, store, cfg.run_id))
     finally:

@@ -5,16 +5,18 @@
     record -> diagnostician                            otherwise
 
 `build_graph()` returns the uncompiled builder so tests and the server compile it with their own
-checkpointer; `compile_graph()` uses the run's SQLite file.
+checkpointer; `compile_graph()` uses the run's SQLite file, or the shared PostgreSQL database it is given.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
@@ -32,6 +34,9 @@ from cosr.agents.trainer import train
 from cosr.agents.verifier import verify
 from cosr.graphs.context import Context
 from cosr.graphs.state import CHECKPOINT_TYPES, SelfPlayState
+from cosr.store import is_database_url
+
+SETUP_LOCK = 0x636B7074  # "ckpt": the runs of a compare start together; one at a time creates the tables
 
 
 def route_start(state: SelfPlayState) -> Literal["evaluate", "diagnostician"]:
@@ -74,11 +79,39 @@ def build_graph(context_schema: type = Context, wrap: Callable[[Callable], Calla
     return g
 
 
-def checkpointer(path: Path) -> SqliteSaver:
-    conn = sqlite3.connect(path, check_same_thread=False)
+def checkpointer(where: Path | str) -> BaseCheckpointSaver:
+    """A SQLite file (WAL), or a postgresql:// URL: a database many runs share, each its own thread (its run id)."""
+    serde = JsonPlusSerializer(allowed_msgpack_modules=CHECKPOINT_TYPES)
+    if is_database_url(where):
+        return postgres_checkpointer(str(where), serde)
+    conn = sqlite3.connect(where, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
-    return SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=CHECKPOINT_TYPES))
+    return SqliteSaver(conn, serde=serde)
 
 
-def compile_graph(checkpoint_path: Path) -> CompiledStateGraph:
-    return build_graph().compile(checkpointer=checkpointer(checkpoint_path))
+def postgres_checkpointer(url: str, serde: JsonPlusSerializer) -> BaseCheckpointSaver:
+    try:
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg import Connection
+        from psycopg.rows import dict_row
+    except ImportError:
+        raise ImportError("a postgresql:// database_url needs langgraph-checkpoint-postgres: "
+                          "pip install 'cosr[postgres]'") from None
+    # The connection settings PostgresSaver.from_conn_string uses: its own statements, no server-side prepared ones.
+    conn = Connection.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row)
+    saver = PostgresSaver(conn, serde=serde)
+    # setup() creates the tables and runs their migrations once a database: two processes doing it at once
+    # would both create a table. A session lock makes the others wait, then find it done; they poll for it, as
+    # one blocked in pg_advisory_lock holds a snapshot that setup's CREATE INDEX CONCURRENTLY waits for (deadlock).
+    while not conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (SETUP_LOCK,)).fetchone()["got"]:
+        time.sleep(0.05)
+    try:
+        saver.setup()
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
+    return saver
+
+
+def compile_graph(checkpoints: Path | str) -> CompiledStateGraph:
+    """`checkpoints`: the run's SQLite file, or its database_url."""
+    return build_graph().compile(checkpointer=checkpointer(checkpoints))

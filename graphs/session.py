@@ -1,13 +1,18 @@
 """A session, built in one place for every way the state machine runs: self-play (`cosr selfplay`, each run
 of `cosr compare`), tutoring (`cosr tutor`) and the LangGraph server. A session is a run directory
-(config.json, store.sqlite, checkpoints.sqlite), the Context of its collaborators, the compiled graph and
-its thread; one asked to resume takes its own configuration back from its folder."""
+(config.json, store.sqlite, checkpoints.sqlite; the two stores in a shared database when the config names a
+database_url), the Context of its collaborators, the compiled graph and its thread; one asked to resume takes
+its own configuration back from its folder."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Self
 
 from langgraph.graph.state import CompiledStateGraph
@@ -16,13 +21,16 @@ from langgraph.types import Command
 from cosr.agents.curriculum import make_strategy
 from cosr.agents.evaluator import heldout_tasks
 from cosr.config import RunConfig, StudentConfig
+from cosr.faults import DiskFull, RunStopped, is_disk_full
 from cosr.graphs import selfplay, tutoring
 from cosr.graphs.collaborators import executor_for, load_skills, new_run_id, resolve_run_dir, resolve_student
 from cosr.graphs.context import Context
 from cosr.graphs.summary import summarize
-from cosr.store import TrajectoryStore
+from cosr.store import TrajectoryStore, run_store
 from cosr.training.backends import make_student
 from cosr.training.results import DoneEvent, Event, NodeEvent, NodeStarted, RunSummary, read_summary, write_summary
+
+CHECKPOINTS = "checkpoints.sqlite"
 
 
 def open_context(cfg: RunConfig, student: StudentConfig, heldout: bool) -> Context:
@@ -31,9 +39,61 @@ def open_context(cfg: RunConfig, student: StudentConfig, heldout: bool) -> Conte
     skills = load_skills(cfg)
     executor = executor_for(skills, cfg)
     return Context(config=cfg, run_id=cfg.run_id, run_dir=cfg.run_dir, skills=skills,
-                   store=TrajectoryStore(cfg.run_dir / "store.sqlite"), student=make_student(student),
+                   store=run_store(cfg.run_dir, cfg.database_url), student=make_student(student),
                    strategy=make_strategy(cfg.curator.strategy, cfg.curator), executor=executor,
                    heldout=heldout_tasks(skills, cfg.eval) if heldout else [])
+
+
+def _failed_path(error: BaseException) -> Path | None:
+    """The file an OSError in `error`'s causes names (SQLite's errors name none)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.filename:
+            return Path(os.fsdecode(seen.filename))
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def disk_full(error: BaseException, run_dir: Path) -> DiskFull:
+    """The one line a full disk stops a run with: where it filled, how much is free there, what to do."""
+    path = _failed_path(error) or run_dir
+    inside = path.resolve().is_relative_to(run_dir.resolve())
+    where = run_dir if inside else path
+    existing = where
+    while not existing.exists() and existing != existing.parent:  # a file the write could not create
+        existing = existing.parent
+    free = shutil.disk_usage(existing).free / 1e6
+    if inside:
+        return DiskFull(f"no space left on {where} (the run directory: {free:.1f} MB free): free some space there, "
+                        "or move the run folder to a disk with room and resume it from there with --resume FOLDER")
+    return DiskFull(f"no space left on {where} (outside the run directory: {free:.1f} MB free): free some space there")
+
+
+@contextmanager
+def stops_when_full(run_dir: Path) -> Iterator[None]:
+    """A write that failed for lack of space stops the run as DiskFull. What was stored stays whole: the store
+    and the checkpoints write in transactions, an adapter is renamed into place once whole; the step that
+    failed is not checkpointed, so --resume does it again (its trajectories are keyed: never twice)."""
+    try:
+        yield
+    except RunStopped:
+        raise
+    except Exception as e:
+        if not is_disk_full(e):
+            raise
+        raise disk_full(e, run_dir) from e
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Written beside, then renamed over: a full disk leaves the old file as it was, never a truncated one
+    (a truncated config.json would leave the run impossible to resume)."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(text)
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 class Session:
@@ -58,6 +118,7 @@ class Session:
             self.ctx.executor.close()
         self.ctx.student.close()
         self.ctx.store.close()
+        self.graph.checkpointer.conn.close()  # a shared database's connection is not left to the garbage collector
 
 
 class SelfPlayRun(Session):
@@ -69,6 +130,10 @@ class SelfPlayRun(Session):
         self.resumed = resume is not None
         if self.resumed:  # the run's own configuration wins; only the number of rounds may change
             cfg = RunConfig.model_validate_json((self.run_dir / "config.json").read_text())
+        with stops_when_full(self.run_dir):  # a disk full from the start: the same one line as one that fills later
+            self._open(cfg, rounds, log)
+
+    def _open(self, cfg: RunConfig, rounds: int | None, log: Callable[[str], None]) -> None:
         asked_before = cfg.rounds
         if rounds is not None:
             # The loop guard grows by the most steps each added round can take: a run taken on from 3
@@ -78,8 +143,12 @@ class SelfPlayRun(Session):
         self.rounds_before = asked_before if self.resumed else cfg.rounds  # what the run was asked for until now
         self.cfg = cfg.model_copy(update={"run_id": self.run_id, "run_dir": self.run_dir})
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.graph = selfplay.compile_graph(self.run_dir / "checkpoints.sqlite")
+        self.graph = selfplay.compile_graph(cfg.database_url or self.run_dir / CHECKPOINTS)
         self.thread = {"configurable": {"thread_id": self.run_id}, "recursion_limit": cfg.max_steps * 10 + 100}
+        if cfg.database_url and not self.resumed and self.graph.get_state(self.thread).values:
+            # A fresh run under an id the shared database already holds would carry on that run's thread.
+            raise ValueError(f"run {self.run_id} is already in the database (database_url): resume it with --resume "
+                             "RUN_DIR, or give this run another run_id")
         done = self.graph.get_state(self.thread).values.get("rounds_done", 0) if self.resumed else 0
         if cfg.rounds < done:
             raise ValueError(f"{self.run_dir} has finished {done} rounds; --rounds {cfg.rounds} would take them "
@@ -91,10 +160,15 @@ class SelfPlayRun(Session):
         self.ctx = open_context(self.cfg, student, heldout=True)
 
     def write_config(self, rounds: int) -> None:
-        (self.run_dir / "config.json").write_text(self.cfg.model_copy(update={"rounds": rounds}).model_dump_json(indent=2))
+        write_whole(self.run_dir / "config.json", self.cfg.model_copy(update={"rounds": rounds}).model_dump_json(indent=2))
 
     def events(self) -> Iterator[Event]:
-        """Run (or resume) the graph to its end, yielding progress events as they happen."""
+        """Run (or resume) the graph to its end, yielding progress events as they happen; DiskFull when a
+        write fails for lack of space."""
+        with stops_when_full(self.run_dir):
+            yield from self._events()
+
+    def _events(self) -> Iterator[Event]:
         import torch
 
         torch.manual_seed(self.cfg.seed)
@@ -112,7 +186,11 @@ class SelfPlayRun(Session):
             # input would drop those writes (`stream(None)` applies them and goes on).
             start = {"run_id": self.run_id}
         t0, steps0, tasks0 = time.perf_counter(), state.values.get("step", 0), self.store.tasks(self.run_id)
-        for mode, payload in self.graph.stream(start, self.thread, context=self.ctx,
+        # durability "sync": each step's checkpoint is saved before the next step starts, so a save that fails
+        # (a full disk) stops the run there. LangGraph's default saves in the background and raises only when
+        # the graph ends: the run would go on unsaved, and its store would hold steps that --resume then
+        # curates again, with other tasks (written twice).
+        for mode, payload in self.graph.stream(start, self.thread, context=self.ctx, durability="sync",
                                                stream_mode=["custom", "updates", "tasks"]):
             if self.rounds_before != self.cfg.rounds:
                 self.rounds_before = self.cfg.rounds
@@ -154,10 +232,10 @@ class TutorSession(Session):
             cfg = RunConfig.model_validate_json((self.run_dir / "config.json").read_text())
         self.cfg = tutor_config(cfg).model_copy(update={"run_id": self.session_id, "run_dir": self.run_dir})
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.json").write_text(self.cfg.model_dump_json(indent=2))
-        (self.run_dir / "session.json").write_text(json.dumps({"kind": "tutor", "id": self.session_id}))
+        write_whole(self.run_dir / "config.json", self.cfg.model_dump_json(indent=2))
+        write_whole(self.run_dir / "session.json", json.dumps({"kind": "tutor", "id": self.session_id}))
         self.ctx = open_context(self.cfg, self.cfg.student, heldout=False)
-        self.graph = tutoring.compile_graph(self.run_dir / "checkpoints.sqlite")
+        self.graph = tutoring.compile_graph(self.cfg.database_url or self.run_dir / CHECKPOINTS)
         self.thread = {"configurable": {"thread_id": self.session_id}, "recursion_limit": self.cfg.max_steps * 20 + 50}
 
     def state(self) -> dict[str, Any]:

@@ -27,7 +27,7 @@ import uuid
 from typing import Any
 
 from cosr.config import SandboxConfig
-from cosr.sandbox.engine import RUNNER_IN_IMAGE, connect
+from cosr.sandbox.engine import FIX_START, RUNNER_IN_IMAGE, connect
 from cosr.sandbox.executors import EXECUTORS
 from cosr.sandbox.pool import WorkerPool
 from cosr.sandbox.protocol import LineReader, WorkerDied
@@ -134,12 +134,13 @@ class ContainerWorker:
             raise WorkerDied(f"{e}: {last[0]}" if last else str(e)) from e
 
     def kill(self) -> None:
-        from docker.errors import APIError, NotFound
-
+        # Any error means the container is gone already: auto-removed, stopping, or its engine went away
+        # (requests' ConnectionError, which is no DockerException: uncaught, it ended the pool's replacement
+        # thread with a traceback and the pool never refilled)
         try:
             self.client.api.kill(self.id)
-        except (NotFound, APIError):
-            pass  # already gone (auto-removed) or already stopping
+        except Exception:
+            pass
         try:
             self.sock.close()
         except (AttributeError, OSError):
@@ -154,7 +155,16 @@ def docker_executor(cfg: SandboxConfig) -> WorkerPool:
     """The hardened pool; SandboxUnavailable (with the fix) when the engine or image is missing."""
     client = connect(cfg.image)
     owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    return WorkerPool("docker", lambda: ContainerWorker(client, cfg, owner), cfg, owner=owner)
+    return WorkerPool("docker", lambda: ContainerWorker(client, cfg, owner), cfg, owner=owner,
+                      engine_up=lambda: answers(client), down_fix=FIX_START)
+
+
+def answers(client: Any) -> bool:
+    """Whether the Docker engine answers a ping right now."""
+    try:
+        return bool(client.ping())
+    except Exception:
+        return False
 
 
 def sandbox_containers(client: Any | None = None, owner: str | None = None) -> list[Any]:

@@ -7,6 +7,8 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cosr.faults import SandboxDown
+
 
 class ExecutionRequest(BaseModel):
     """Python source to run; then each test (a statement, usually an assert) in the same namespace."""
@@ -51,8 +53,9 @@ class ExecutionResult(BaseModel):
         return self.status == "ok" and all(t.passed for t in self.tests)
 
 
-class SandboxUnavailable(RuntimeError):
-    """No engine, engine not running, or no image: raised with what to do about it."""
+class SandboxUnavailable(SandboxDown):
+    """No engine, engine not running (or gone for longer than `sandbox.engine_wait_s`), or no image: raised
+    with what to do about it."""
 
 
 class Executor(Protocol):

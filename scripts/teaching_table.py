@@ -21,7 +21,9 @@ PARTS = [("graded help", "zpd", "zpd-plain"), ("learning from mistakes (clipped 
          ("a hint rung first, picked by the RLT reward", "zpd-hint", "zpd"),
          ("zpd against the threshold rule", "zpd", "threshold"), ("zpd against random", "zpd", "random"),
          ("twice the learning rate, 2e-3 (scripts/teaching_levers.sh)", "zpd-lr2e-3", "zpd"),
-         ("twice the epochs, 6 (scripts/teaching_levers.sh)", "zpd-epochs6", "zpd")]
+         ("twice the epochs, 6 (scripts/teaching_levers.sh)", "zpd-epochs6", "zpd"),
+         ("worked solution as a last rung, trained on the bare task (scripts/teaching_demo.sh)", "zpd-demo", "zpd-plain"),
+         ("worked solution as the only rung, bare (scripts/teaching_demo.sh)", "zpd-demo-only", "zpd-plain")]
 NOISE = 3.0
 
 

@@ -75,3 +75,6 @@ def hint_reader(tmp_path_factory) -> Path:
     spec = EmbeddedSpec(hidden_size=64, layers=2, heads=1, intermediate_size=192, vocab_size=300, steps=200,
                         batch_size=48, max_positions=128, learning_rate=3e-3)
     return build_embedded_student(examples, tmp_path_factory.mktemp("students") / "hint-reader", spec, log=lambda m: None)
+
+
+from tests.support.postgres import postgres_server, postgres_url  # noqa: E402, F401  (a throwaway PostgreSQL)

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from cosr.config import TrainingConfig
+from cosr.training.adapter_probe import write_probe_texts
 from cosr.training.data import Example, batches, encode, train_step, with_old_logprobs
 from cosr.training.device import pick_device
 from cosr.training.quiet import quiet_loading
@@ -106,6 +107,8 @@ def train_lora(
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
     size = sum(f.stat().st_size for f in out_dir.iterdir() if f.is_file())
+    # The adapter check on a served student probes where this adapter moves the model most: its own examples.
+    write_probe_texts(examples, out_dir)
     head = losses[: max(1, len(losses) // 10)]
     tail = losses[-max(1, len(losses) // 10):]
     return RoundStats(

@@ -55,7 +55,7 @@ def test_a_dead_endpoint_is_a_clear_error():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     student = make_student(StudentConfig(backend="openai", base_url=f"http://127.0.0.1:{port}/v1", model="m",
-                                         request_timeout_s=2))
+                                         request_timeout_s=2, server_wait_s=0))  # no wait for it to come back
     with pytest.raises(StudentUnavailable, match=f"127.0.0.1:{port}"):
         student.generate(["What is 1 + 1?"], temperature=0.0, max_new_tokens=4)
 

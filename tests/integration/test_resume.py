@@ -15,30 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.runs import write_run_toml
+
 COSR = [sys.executable, "-m", "cosr.cli"]
-
-
-def write_toml(cfg, path: Path) -> None:
-    s = cfg.student
-    path.write_text(f"""
-seed = {cfg.seed}
-rounds = 3
-skills = "{cfg.skills}"
-[student]
-model = "{s.model}"
-max_new_tokens = {s.max_new_tokens}
-batch_size = {s.batch_size}
-[curator]
-batch_size = {cfg.curator.batch_size}
-[training]
-every_verified = 6
-max_tasks_per_round = 24
-epochs = 1
-batch_size = 8
-[eval]
-per_skill = 4
-levels = [1, 2]
-""")
 
 
 def stored_steps(db: Path) -> int:
@@ -54,7 +33,7 @@ def stored_steps(db: Path) -> int:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
 def test_interrupted_run_resumes_without_losing_or_duplicating(tmp_path, tiny_run_config, sig):
     config, run_dir = tmp_path / "run.toml", tmp_path / "run"
-    write_toml(tiny_run_config, config)
+    write_run_toml(tiny_run_config, config)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120"}
     # A shell that starts a job in the background (`cmd &`, no job control) ignores SIGINT in it, and an
     # ignored signal stays ignored across exec. Handled here for the moment of the spawn, it reaches the run
@@ -104,7 +83,8 @@ def test_interrupted_run_resumes_without_losing_or_duplicating(tmp_path, tiny_ru
 
 
 def test_a_dead_student_server_stops_selfplay_with_a_clear_error(tmp_path, tiny_run_config):
-    """No traceback: what failed, and the command that goes on once the server answers."""
+    """After student.server_wait_s of retries, one line without a traceback: what is down, for how long, how to
+    start it again, and the command that goes on once it answers; exit code 4 (cosr/faults.py, StudentDown)."""
     import socket
 
     with socket.socket() as s:  # a port with nobody listening
@@ -112,11 +92,13 @@ def test_a_dead_student_server_stops_selfplay_with_a_clear_error(tmp_path, tiny_
         port = s.getsockname()[1]
     config = tmp_path / "dead.toml"
     config.write_text(f'skills = "{tiny_run_config.skills}"\n[student]\nbackend = "openai"\n'
-                      f'base_url = "http://127.0.0.1:{port}/v1"\nmodel = "student"\nrequest_timeout_s = 2\n')
+                      f'base_url = "http://127.0.0.1:{port}/v1"\nmodel = "student"\nrequest_timeout_s = 2\n'
+                      'server_wait_s = 2\n')
     run_dir = tmp_path / "run"
     done = subprocess.run([*COSR, "selfplay", "--config", str(config), "--run-dir", str(run_dir), "--rounds", "1"],
                           capture_output=True, text=True, timeout=300, check=False)
     said = " ".join((done.stdout + done.stderr).split())
-    assert done.returncode == 1, said
-    assert f"error: the student server at http://127.0.0.1:{port}/v1 did not answer" in said
+    assert done.returncode == 4, said
+    assert f"stopped: the student server at http://127.0.0.1:{port}/v1 did not answer for 2 s" in said
+    assert "python -m cosr.training.serving" in said
     assert "Traceback" not in said and "--resume" in said and (run_dir / "config.json").exists()

@@ -26,7 +26,7 @@ PACKAGES = {"cosr": "cosr", "agents": "cosr.agents", "graphs": "cosr.graphs", "s
             "training": "cosr.training"}
 MAX_LINES = 400
 
-GROUND = {"cosr", "cosr.domain", "cosr.config", "cosr.registry", "cosr.store", "cosr.humaneval"}
+GROUND = {"cosr", "cosr.domain", "cosr.config", "cosr.faults", "cosr.registry", "cosr.store", "cosr.humaneval"}
 WINGS = {"skills": ("cosr.graphs.skills",), "state": ("cosr.graphs.state", "cosr.graphs.context"),
          "sandbox": ("cosr.sandbox",), "training": ("cosr.training",), "agents": ("cosr.agents",)}
 FACES = ("cosr.cli", "cosr.display", "cosr.ui")

@@ -1,0 +1,52 @@
+"""Faults a run cannot mend by itself: a part it depends on stayed down, or the disk filled. Each stops the
+run with one line (what is down, how to bring it back) and an exit code that says which, so a script or a
+scheduler can tell "start dockerd and resume" from "the run failed". Nothing verified is lost by any of
+them: a stopped step is not recorded, and `cosr selfplay --resume RUN` redoes it once the part is back."""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+
+
+class RunStopped(RuntimeError):
+    """A run stopped by something outside it; `str(e)` is the one line to show, `exit_code` says which."""
+
+    exit_code = 1
+
+
+class SandboxDown(RunStopped):
+    """The Docker engine (or the sandbox it runs) is not there, or stayed away longer than the configured wait."""
+
+    exit_code = 3
+
+
+class StudentDown(RunStopped):
+    """The student's server (vLLM, an OpenAI-compatible endpoint) is not answering, or refuses what it needs."""
+
+    exit_code = 4
+
+
+class DiskFull(RunStopped):
+    """A write to the store, a checkpoint or an adapter failed for lack of space."""
+
+    exit_code = 5
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """True for the ways Python, SQLite and the libraries on top say "no space left" (ENOSPC, EDQUOT,
+    SQLITE_FULL), looked for through the exception's causes."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(seen, sqlite3.Error) and ("disk is full" in str(seen) or "disk I/O error" in str(seen)
+                                                or getattr(seen, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL):
+            return True
+        if "No space left on device" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+EXIT_CODES = {cls.__name__: cls.exit_code for cls in (RunStopped, SandboxDown, StudentDown, DiskFull)}
