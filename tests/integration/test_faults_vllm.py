@@ -5,10 +5,16 @@ adapter. One server for the module; the test that leaves it down comes last."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import shutil
+import sqlite3
+import subprocess
+import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -26,6 +32,10 @@ from tests.integration.test_vllm_serving import (
 
 pytestmark = pytest.mark.vllm
 PROBE_PROMPT = "What is 2 + 3?\nAnswer:"  # the configured probe prompt, rendered
+COSR = [sys.executable, "-m", "cosr.cli"]
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "160"}
+GRAPH = Path(__file__).parents[1] / "data" / "math_skills.yaml"
+BATCH, K = 8, 2
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +133,63 @@ def test_a_faint_round_is_told_from_the_base_and_from_another_round(server, stud
         with pytest.raises(StaleAdapter, match=expected):
             probe_adapter(base_url=server.base_url, base_model="student", adapter_name=served_as, adapter_dir=a,
                           weights=student_dir, prompt=PROBE_PROMPT, tolerance=0.1)
+
+
+def test_selfplay_rides_out_a_student_server_restart(server, student_dir, tmp_path):
+    """`cosr selfplay` served by the vLLM server, which is killed in round 2 (its round-1 adapter in use) and
+    started again: the run finishes without a restart of cosr, the adapter loaded again and probed, and its
+    store holds every step whole, as the resume test counts it."""
+    config, run_dir = tmp_path / "served.toml", tmp_path / "run"
+    config.write_text(f"""
+seed = 7
+rounds = 2
+skills = "{GRAPH}"
+[student]
+backend = "openai"
+base_url = "{server.base_url}"
+model = "student"
+weights = "{student_dir}"
+max_new_tokens = 24
+samples_per_task = {K}
+server_wait_s = 300
+[curator]
+batch_size = {BATCH}
+[training]
+every_verified = 400
+max_tasks_per_round = 48
+epochs = 1
+batch_size = 8
+[eval]
+per_skill = 4
+levels = [1, 2]
+""")
+    proc = subprocess.Popen([*COSR, "selfplay", "--config", str(config), "--run-dir", str(run_dir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
+    try:
+        _until(lambda: proc.poll() is not None or _rows(run_dir, "SELECT COUNT(*) FROM trajectories WHERE round = 2"), 600)
+        assert proc.poll() is None, proc.stdout.read()
+        server.stop(grace_s=0)  # killed mid-round, the round-1 adapter loaded in it
+        time.sleep(2)
+        server.start()
+        out, _ = proc.communicate(timeout=900)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out
+    assert "Traceback" not in out and "loaded again into the student server" in out, out
+    summary = json.loads((run_dir / "summary.json").read_text())
+    per_step = Counter(step for (step,) in _rows(run_dir, "SELECT step FROM trajectories"))
+    assert summary["rounds_completed"] == 2
+    assert sorted(per_step) == list(range(1, summary["steps"] + 1)) and set(per_step.values()) == {BATCH * K}
+
+
+def _rows(run_dir: Path, sql: str) -> list[tuple]:
+    try:
+        with sqlite3.connect(run_dir / "store.sqlite", timeout=5) as db:
+            rows = db.execute(sql).fetchall()
+    except sqlite3.OperationalError:  # not there yet
+        return []
+    return rows if not (len(rows) == 1 and rows[0] == (0,)) else []
 
 
 def test_a_server_that_stays_down_stops_the_student_with_one_line(server, student_dir, adapter):
