@@ -243,9 +243,12 @@ def compare_command(
     json_path: Annotated[Path | None, typer.Option("--json", help="also write compare.json here (settings, one row per "
                                                                    "strategy and seed, per strategy, paired)")] = None,
     plot_path: Annotated[Path | None, typer.Option("--plot", help="learning-curve PNG (default OUT/curves.png)")] = None,
-    jobs: Annotated[int | None, typer.Option(help="runs at once, each on its own share of the CPU cores (default: "
-                                                     "one per core, at most 4, or up to twice that sharing the cores "
-                                                     "where it spreads the runs more evenly)", min=1)] = None,
+    jobs: Annotated[int | None, typer.Option(help="runs at once, each on its share of the CPUs (default: one per "
+                                                     "CPU; 1 without --ray: one after the other in this process)",
+                                             min=1)] = None,
+    ray_address: Annotated[str | None, typer.Option("--ray", help="a Ray cluster's address (HOST:PORT) to run the runs "
+                                                                  "on; default: a local Ray instance",
+                                                    metavar="ADDRESS")] = None,
 ) -> None:
     """Run several curriculum strategies side by side from the same student, seeds and task budget, each
     measured on one held-out split: choose settings and the milestone on validation runs (--split validation),
@@ -286,7 +289,7 @@ def compare_command(
 
     try:
         summaries = run_all(base, spec, progress, log=lambda m: console.print(f"[dim]{m}[/]"),
-                            jobs=jobs)
+                            jobs=jobs, ray_address=ray_address)
     except (KeyError, ValueError) as e:  # an unknown strategy; runs in --out made with other settings
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from None

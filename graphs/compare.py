@@ -1,28 +1,31 @@
-"""Running the self-play sessions of a `cosr compare`: every strategy x seed from one student, budget and
-held-out split, resumed or reused when a rerun finds them, in parallel processes pinned to shares of the
-cores. What the runs mean (the spec, the leaderboard) is training/leaderboard.py's."""
+"""Running the self-play sessions of a `cosr compare`: every strategy x seed from one student, budget and held-out
+split, resumed or reused when a rerun finds them; side by side as Ray tasks, each on its share of the CPUs, on a
+local Ray instance or a cluster. What the runs mean (the spec, the leaderboard) is training/leaderboard.py's."""
 
 from __future__ import annotations
 
-import multiprocessing as mp
+import json
+import logging
+import math
 import os
-import signal
-import threading
+import re
 import traceback
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from queue import Empty
-from typing import Any
 
+import ray
 from pydantic import ValidationError
+from ray.exceptions import RayError, RayTaskError
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from cosr.agents.curriculum import STRATEGIES
 from cosr.agents.evaluator import record_baseline
 from cosr.agents.rehearsal import rehearsal_rows, rehearsal_tasks
 from cosr.config import ConfigError, RunConfig
 from cosr.graphs.plugins import check_plugin_names
-from cosr.graphs.session import SelfPlayRun
+from cosr.graphs.session import SelfPlayRun, write_whole
 from cosr.registry import RegistryError
 from cosr.store import TrajectoryStore
 from cosr.training.device import CPU_THREADS
@@ -31,6 +34,8 @@ from cosr.training.leaderboard import CompareSpec, config_differences, run_confi
 from cosr.training.results import EvaluationEvent, Event, RunSummary, read_summary
 
 ERROR_FILE = "error.txt"  # a failed run's traceback, in its folder
+ATTEMPT_FILE = "attempt.json"  # which compare last started the run, how many times, and in which process
+RETRIES = 3  # a run whose worker process or node died starts again, from its checkpoint, at most this often
 
 
 class RunFailed(RuntimeError):
@@ -102,12 +107,11 @@ def _check_stored_runs(base: RunConfig, spec: CompareSpec) -> None:
 
 
 def run_all(base: RunConfig, spec: CompareSpec, on_event: Callable[[str, int, Event], None] = lambda *a: None,
-            log: Callable[[str], None] = print, jobs: int | None = 1) -> list[RunSummary]:
-    """Run (or resume, or reuse when finished) every strategy x seed; return their summaries in
-    seed-then-strategy order. With jobs > 1 the runs go to that many processes, each pinned to its own
-    share of the CPU cores (a run is one small model: two one-core runs do more than one two-core run);
-    jobs=None: as many as `worker_plan` finds best for the runs left, one per core and at most 4, or up
-    to twice that sharing the cores."""
+            log: Callable[[str], None] = print, jobs: int | None = 1, ray_address: str | None = None) -> list[RunSummary]:
+    """Run (or resume, or reuse when finished) every strategy x seed; return their summaries in seed-then-strategy
+    order. In this process one after the other (jobs=1, or one run left, and no cluster named); otherwise as Ray
+    tasks on the cluster at `ray_address` or a local instance, `jobs` at a time (None: one per CPU), each on that
+    share of the CPUs (a small model: two one-core runs do more than one two-core run)."""
     _check_entries(base, spec)  # an unknown name or a bad variant fails before any run starts
     _check_stored_runs(base, spec)
     todo = [(strategy, seed) for seed in spec.seeds for strategy in spec.strategies]
@@ -117,10 +121,9 @@ def run_all(base: RunConfig, spec: CompareSpec, on_event: Callable[[str, int, Ev
         if path.exists() and (summary := read_summary(path)).rounds_completed >= spec.rounds:
             done[key] = summary
     pending = [k for k in todo if k not in done]
-    if jobs is None:
-        cores = min(4, len(os.sched_getaffinity(0)))
-        jobs = worker_plan(len(pending), cores, most=2 * cores)
-    if jobs <= 1 or len(pending) <= 1:
+    if ray_address is None:
+        jobs = jobs or len(os.sched_getaffinity(0))
+    if ray_address is None and (jobs <= 1 or len(pending) <= 1):  # no Ray to start for runs in a row
         for strategy, seed in pending:
             try:
                 done[(strategy, seed)] = _run_one(base, spec, strategy, seed,
@@ -128,97 +131,189 @@ def run_all(base: RunConfig, spec: CompareSpec, on_event: Callable[[str, int, Ev
             except Exception as e:  # noqa: BLE001 - one clear error naming the run; the traceback goes to its folder
                 cfg = run_config(base, spec, strategy, seed)
                 raise RunFailed.recorded(cfg, _reason(e), traceback.format_exc()) from None
-    else:
-        _prepare_shared(base, spec, pending)
-        done.update(_run_parallel(base, spec, pending, jobs, on_event))
+    elif pending:
+        with ray_session(ray_address):
+            _prepare_shared(base, spec, pending)
+            done.update(_run_on_ray(base, spec, pending, jobs, on_event, log))
     return [done[k] for k in todo]
 
 
-# Rehearsal tasks a prepare process answers at a time: ~5 s of one core on embedded-v4, so the two processes
-# end within about that of each other.
+@contextmanager
+def ray_session(address: str | None) -> Iterator[None]:
+    """The cluster at `address`, or a new local instance of this machine's cores (never one found running),
+    quiet (workers' output and Ray's info lines stay in its logs). Shut down after, however the compare ends
+    (ray.init turns SIGTERM into SystemExit), which ends its job: Ray stops its tasks, here and on a cluster. Not
+    ray.cancel: one that crosses a task's completion aborts the driver (ray-project/ray#54846, seen on 2.60)."""
+    ray.init(address or "local", include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
+             **({} if address else {"num_cpus": len(os.sched_getaffinity(0))}))
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def _cpus_per_run(jobs: int | None) -> float:
+    """A task's CPUs with `jobs` at once (None: one each): at most a node's, down to Ray's 1e-4 (3 x 2/3 fits 2)."""
+    if jobs is None:
+        return 1.0
+    nodes = [n["Resources"].get("CPU", 0.0) for n in ray.nodes() if n["Alive"]]
+    return min(max(nodes), math.floor(sum(nodes) / jobs * 1e4) / 1e4)
+
+
+def _use_task_cpus() -> None:
+    """torch's CPU threads in this task: the CPUs Ray gave it, at least one (a share of a core shares it)."""
+    os.environ[CPU_THREADS] = str(max(1, int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1))))
+
+
+def _run_on_ray(base: RunConfig, spec: CompareSpec, pending: list[tuple[str, int]], jobs: int | None,
+                on_event: Callable[[str, int, Event], None], log: Callable[[str], None]) -> dict[tuple[str, int], RunSummary]:
+    """The runs as Ray tasks, as many at once as their CPU shares fit (`jobs`; None: one CPU each), their
+    evaluation events passed on as they come; a run that raised stops the others."""
+    cpus, compare_id = _cpus_per_run(jobs and min(jobs, len(pending))), uuid.uuid4().hex
+    # on this process's node, so it dies with nothing but the compare
+    inbox = _Inbox.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
+        ray.get_runtime_context().get_node_id(), soft=False)).remote()
+    gpu_here, running, results = ray.cluster_resources().get("GPU", 0) >= 1, {}, {}
+    # Strategy by strategy, so the runs that start together have different seeds; every later run finds the
+    # baseline and the rehearsal set made.
+    for key in sorted(pending, key=lambda k: (spec.strategies.index(k[0]), k[1])):
+        device = run_config(base, spec, *key).training.device  # one that trains on a GPU lands where one is
+        gpus = int(device == "cuda" or (device == "auto" and gpu_here))
+        running[_run_task.options(num_cpus=cpus, num_gpus=gpus).remote(base, spec, key, compare_id, inbox)] = key
+    while running:  # a failed run, Ctrl-C or SIGTERM leaves the rest to ray_session, which stops them
+        ready, _ = ray.wait(list(running), num_returns=1, timeout=0.5)
+        for item in ray.get(inbox.take.remote()):  # a task's are all in before it returns
+            if isinstance(item, str):
+                log(item)
+            else:
+                on_event(*item)
+        for ref in ready:
+            key = running.pop(ref)
+            results[key] = _outcome(run_config(base, spec, *key), ref)
+    return results
+
+
+def _outcome(cfg: RunConfig, ref: ray.ObjectRef) -> RunSummary:
+    try:
+        return ray.get(ref)
+    except RayTaskError as e:  # the run raised: its own exception, the task's traceback (Ray colours its title)
+        raise RunFailed.recorded(cfg, _reason(e.cause), re.sub(r"\x1b\[[0-9;]*m", "", str(e))) from None
+    except RayError as e:  # its worker or node died more than RETRIES times, say
+        raise RunFailed.recorded(cfg, f"{type(e).__name__}: {next(iter(str(e).split(chr(10))))}", str(e)) from None
+
+
+@ray.remote(num_cpus=0)
+class _Inbox:
+    """What the run tasks tell the parent, in the order each sent it: (strategy, seed, evaluation event), or a line."""
+
+    def __init__(self) -> None:
+        self.items: list = []
+
+    def put(self, item: tuple[str, int, Event] | str) -> None:
+        self.items.append(item)
+
+    def take(self) -> list:
+        items, self.items = self.items, []
+        return items
+
+
+@ray.remote(max_retries=RETRIES)
+def _run_task(base: RunConfig, spec: CompareSpec, key: tuple[str, int], compare_id: str, inbox) -> RunSummary:
+    """One run, its evaluation events to `inbox`; started again by Ray if its process or node dies (not if it
+    raises), then it resumes from its checkpoint and says so."""
+    _use_task_cpus()
+    cfg, sent = run_config(base, spec, *key), []
+    attempt = _count_attempt(cfg.run_dir, compare_id)
+
+    def tell(item: tuple[str, int, Event] | str) -> None:
+        sent.append(inbox.put.remote(item))  # not waited for: a task blocked in ray.get lends its CPUs to another
+
+    def forward(ev: Event) -> None:
+        if isinstance(ev, EvaluationEvent):
+            tell((*key, ev))
+
+    def started(step: int | None) -> None:
+        if attempt > 1:
+            where = f"resumed from its checkpoint at step {step}" if step is not None else "started over (no checkpoint yet)"
+            tell(f"run {cfg.run_id} was retried after its worker died; it {where}")
+    summary = _run_one(base, spec, *key, forward, log=lambda m: None, started=started)
+    ray.get(sent[-1:])  # one caller's calls run in order: when the last is in, all are
+    return summary
+
+
+def _count_attempt(run_dir: Path, compare_id: str) -> int:
+    """This task's attempt at its run in compare `compare_id` (1; more when Ray retried it), kept in its folder."""
+    path = run_dir / ATTEMPT_FILE
+    last = json.loads(path.read_text()) if path.exists() else {}  # written whole, or not at all
+    attempt = last.get("attempt", 0) + 1 if last.get("compare") == compare_id else 1
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_whole(path, json.dumps({"compare": compare_id, "attempt": attempt, "pid": os.getpid(),
+                                  "node": ray.get_runtime_context().get_node_id()}))
+    return attempt
+
+
+# Rehearsal tasks a prepare task answers at a time: ~5 s of one core on embedded-v4, so the two end within that
 PREPARE_CHUNK = 512
 
 
 def _prepare_shared(base: RunConfig, spec: CompareSpec, pending: list[tuple[str, int]], chunk: int = PREPARE_CHUNK) -> None:
-    """Before parallel runs start, make once what they all share (`_share_from_siblings`), into the first
-    fresh run's store: the baseline evaluation and the rehearsal set; otherwise each run of the first batch
-    makes both itself, three times over on two cores. Two processes, the cores split between them: one makes
-    the baseline, and both answer the rehearsal tasks `chunk` at a time, each taking the next chunk
-    when it is free, so they end together. Made whole side by side (the baseline in one, the set in the
-    other) the baseline's process sat idle for most of the set's time: ~35 s against ~85 s of one core on
-    embedded-v4. In processes of their own, so the compare's parent never loads the student. A failure here
-    is left to the runs, which fail with their own clear error (a dead student server, say): the set is
-    stored only whole."""
+    """Before parallel runs start, make once what they all share (`_share_from_siblings`) into the first fresh
+    run's store, the baseline and the rehearsal set, which each run of the first batch would make itself. Two Ray
+    tasks: one makes the baseline, and both answer the rehearsal tasks `chunk` at a time, the next when free, so
+    they end together (whole side by side, the baseline's sat idle most of the set's ~85 s). A failure is left to
+    the runs, which fail with their own clear error (a dead student server, say): the set is stored only whole."""
     fresh = [k for k in pending if not (run_config(base, spec, *k).run_dir / "config.json").exists()]
     if len(fresh) < 2 or _shared_source(spec, first := run_config(base, spec, *fresh[0])) is not None:
         return
     rehearse = bool(first.training.rehearsal_ratio)
-    # the second process answers for the first run's store: a run of the same student (not a variant of another)
+    # the second task answers for the first run's store: a run of the same student (not a variant of another)
     partner = next((k for k in fresh[1:] if same_start(first, run_config(base, spec, *k))), None)
     makers = [fresh[0], *([partner] if rehearse and partner else [])]
-    threads = max(1, len(os.sched_getaffinity(0)) // len(makers))
-    ctx = mp.get_context("spawn")
-    next_chunk, results = ctx.Value("i", 0), ctx.Queue()
-    children = [ctx.Process(target=_prepare_run, args=(base.model_dump_json(), spec, key, k == 0, rehearse,
-                                                        chunk, next_chunk, results, threads)) for k, key in enumerate(makers)]
-    chunks: dict[int, list] = {}
-    totals: list[int | None] = []
-    with _sigterm_exits():
-        for child in children:
-            child.start()
-        try:
-            while len(totals) < len(children):
-                try:
-                    kind, *payload = results.get(timeout=5)
-                except Empty:
-                    if not any(child.is_alive() for child in children):
-                        break  # one died without a word (killed): what it left undone, the runs make
-                    continue
-                if kind == "chunk":
-                    chunks[payload[0]] = payload[1]
-                else:
-                    totals.append(payload[0])
-        finally:
-            for child in children:
-                if child.is_alive() and len(totals) < len(children):  # the compare was stopped: so are these
-                    child.terminate()
-                child.join()
-    whole = max((t for t in totals if t is not None), default=None)
-    if rehearse and whole is not None and sorted(chunks) == list(range(whole)):
+    chunks, task = _Chunks.remote(), _prepare_run.options(num_cpus=_cpus_per_run(len(makers)))
+    refs = [task.remote(base, spec, key, k == 0, rehearse, chunk, chunks) for k, key in enumerate(makers)]
+    try:
+        made = ray.get(refs)
+    except RayError:  # a task's worker died, and the chunks it took with it: the runs make the set
+        return
+    if rehearse and None not in made:  # both went on until no chunk was left: every one is answered
+        parts = {i: rows for chunk_rows in made for i, rows in chunk_rows.items()}
         cfg = run_config(base, spec, *makers[0])
         store = TrajectoryStore(cfg.run_dir / "store.sqlite")
         try:
-            store.add_rehearsal(cfg.run_id, [r for i in range(whole) for r in chunks[i]])
+            store.add_rehearsal(cfg.run_id, [r for i in sorted(parts) for r in parts[i]])
         finally:
             store.close()
 
 
-def _prepare_run(base_json: str, spec: CompareSpec, key: tuple[str, int], baseline: bool, rehearse: bool,
-                 chunk: int, next_chunk, results, threads: int) -> None:
-    """In run `key`'s context, on `threads` CPU threads: the baseline into its store if asked, then rehearsal
-    chunks of `chunk` tasks (the next untaken index of `next_chunk`) to `results`; last, ("done", the number of chunks, or
-    None if it failed)."""
-    os.environ[CPU_THREADS] = str(threads)
-    cfg = run_config(RunConfig.model_validate_json(base_json), spec, *key)
-    whole = None
+@ray.remote(num_cpus=0)
+class _Chunks:
+    """The next untaken rehearsal chunk, for whichever prepare task asks first."""
+
+    def __init__(self) -> None:
+        self.taken = 0
+
+    def take(self) -> int:
+        self.taken += 1
+        return self.taken - 1
+
+
+@ray.remote(max_retries=0)
+def _prepare_run(base: RunConfig, spec: CompareSpec, key: tuple[str, int], baseline: bool, rehearse: bool,
+                 chunk: int, chunks) -> dict[int, list] | None:
+    """In run `key`'s context: the baseline into its store if asked, then the rehearsal rows of the chunks `chunks`
+    hands out until none is left, by chunk index; None if it failed."""
+    _use_task_cpus()
+    made: dict[int, list] = {}
     try:
-        with SelfPlayRun(cfg, rounds=spec.rounds, log=lambda m: None) as run:
+        with SelfPlayRun(run_config(base, spec, *key), rounds=spec.rounds, log=lambda m: None) as run:
             if baseline:
                 record_baseline(run.ctx)
-            if rehearse:
-                tasks = rehearsal_tasks(run.ctx)
-                while (i := _take(next_chunk)) * chunk < len(tasks):
-                    results.put(("chunk", i, rehearsal_rows(run.ctx, tasks[i * chunk:(i + 1) * chunk])))
-                whole = -(-len(tasks) // chunk)
-    except Exception:  # noqa: BLE001, S110 - the run meets the same cause and reports it (see _prepare_shared)
-        pass
-    results.put(("done", whole))
-
-
-def _take(counter) -> int:
-    with counter.get_lock():
-        counter.value += 1
-        return counter.value - 1
+            tasks = rehearsal_tasks(run.ctx) if rehearse else []
+            while tasks and (i := ray.get(chunks.take.remote())) * chunk < len(tasks):
+                made[i] = rehearsal_rows(run.ctx, tasks[i * chunk:(i + 1) * chunk])
+    except Exception:  # noqa: BLE001 - the run meets the same cause and reports it (see _prepare_shared)
+        return None
+    return made
 
 
 def _settings(run_dir: Path) -> RunConfig | None:
@@ -250,11 +345,13 @@ def _siblings(spec: CompareSpec, but: str | None = None,
 
 
 def _run_one(base: RunConfig, spec: CompareSpec, strategy: str, seed: int, on_event: Callable[[Event], None],
-             log: Callable[[str], None]) -> RunSummary:
+             log: Callable[[str], None], started: Callable[[int | None], None] = lambda step: None) -> RunSummary:
+    """One run, fresh or resumed from its folder; `started` is told the checkpoint's step it resumes from."""
     cfg = run_config(base, spec, strategy, seed)
     resume = str(cfg.run_dir) if (cfg.run_dir / "config.json").exists() else None
     _share_from_siblings(cfg, spec)
     with SelfPlayRun(cfg, resume=resume, rounds=spec.rounds, log=log) as run:
+        started(run.graph.get_state(run.thread).values.get("step", 0) if resume else None)
         for ev in run.events():
             on_event(ev)
         summary = run.summary()
@@ -294,98 +391,3 @@ def _share_from_siblings(cfg: RunConfig, spec: CompareSpec) -> None:
             store.add_rehearsal(run_id, rehearsal)
     finally:
         store.close()
-
-
-def worker_plan(runs: int, cores: int, most: int) -> int:
-    """How many runs go at once on `cores` cores: up to `most`, the count whose makespan is shortest for
-    runs of equal length, the fewest on a tie. One a core until the runs do not divide: nine runs on two
-    cores as two workers are five runs long (the ninth alone, one core idle), as three sharing the two
-    cores 3 x 1.5 = 4.5."""
-    def makespan(jobs: int) -> float:
-        return -(-runs // jobs) * max(1.0, jobs / cores)
-    return min(range(1, max(1, min(most, runs)) + 1), key=lambda j: (makespan(j), j))
-
-
-def _worker(base_json: str, spec: CompareSpec, todo, cores: set[int] | None, queue) -> None:
-    """Take runs from `todo` until its end marker (None), on this process's own cores, or one thread on the
-    shared cores (None); evaluation events and results go to `queue`."""
-    if cores is None:
-        os.environ[CPU_THREADS] = "1"
-    else:
-        os.sched_setaffinity(0, cores)  # training.device sets torch's threads to the affinity
-    base = RunConfig.model_validate_json(base_json)
-    while (key := todo.get()) is not None:
-        strategy, seed = key
-
-        def forward(ev: Event, s: str = strategy, n: int = seed) -> None:
-            if isinstance(ev, EvaluationEvent):
-                queue.put(("event", s, n, ev))
-        try:
-            summary = _run_one(base, spec, strategy, seed, forward, log=lambda m: None)
-        except BaseException as e:  # noqa: BLE001 - reported to the parent, which raises
-            queue.put(("error", strategy, seed, (_reason(e), traceback.format_exc())))
-            return
-        queue.put(("done", strategy, seed, summary))
-
-
-def _run_parallel(base: RunConfig, spec: CompareSpec, pending: list[tuple[str, int]], jobs: int,
-                  on_event: Callable[[str, int, Event], None]) -> dict[tuple[str, int], RunSummary]:
-    cores = sorted(os.sched_getaffinity(0))
-    jobs = min(jobs, len(pending))
-    # More workers than cores: each one thread, all left to the scheduler to share the cores out.
-    shares = [set(cores[k::jobs]) if jobs <= len(cores) else None for k in range(jobs)]
-    ctx = mp.get_context("spawn")  # a fresh interpreter: no torch threads or sandbox sockets inherited
-    queue, todo = ctx.Queue(), ctx.Queue()
-    # Strategy by strategy, so the runs that start together have different seeds; every later run finds the
-    # baseline and the rehearsal set made; taken by whichever worker is free, then one end marker each.
-    for key in [*sorted(pending, key=lambda k: (spec.strategies.index(k[0]), k[1])), *[None] * jobs]:
-        todo.put(key)
-    procs = [ctx.Process(target=_worker, args=(base.model_dump_json(), spec, todo, share, queue)) for share in shares]
-    for p in procs:
-        p.start()
-    results: dict[tuple[str, int], RunSummary] = {}
-    with _sigterm_exits():
-        _collect(queue, procs, base, spec, pending, on_event, results)
-    return results
-
-
-@contextmanager
-def _sigterm_exits() -> Iterator[None]:
-    """A compare stopped with SIGTERM (kill, a job scheduler) takes its child processes with it: by default it
-    would die at once, past the callers' `finally`, and leave them running with nobody reading."""
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if main else None
-    try:
-        yield
-    finally:
-        if main:
-            signal.signal(signal.SIGTERM, previous)
-
-
-def _collect(queue, procs, base: RunConfig, spec: CompareSpec, pending: list[tuple[str, int]],
-             on_event: Callable[[str, int, Event], None], results: dict[tuple[str, int], RunSummary]) -> None:
-    """Read the workers' events and results until every pending run is done; stop them all on an error."""
-    try:
-        while len(results) < len(pending):
-            try:
-                kind, strategy, seed, payload = queue.get(timeout=5)
-            except Empty:  # is anyone still working?
-                if not any(p.is_alive() for p in procs):
-                    raise RuntimeError("compare workers exited before finishing their runs") from None
-                continue
-            if kind == "event":
-                on_event(strategy, seed, payload)
-            elif kind == "done":
-                results[(strategy, seed)] = payload
-            else:
-                cfg = run_config(base, spec, strategy, seed)
-                raise RunFailed.recorded(cfg, *payload)
-    finally:
-        for p in procs:
-            if p.is_alive() and len(results) < len(pending):
-                p.terminate()
-            p.join()
-
-
-def _exit_on_sigterm(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)

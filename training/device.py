@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import Literal
 
-# Torch's CPU threads, where a process shares its cores with others (`cosr compare` with more runs at once
-# than cores); otherwise one thread per core the process may run on.
+# Torch's CPU threads where the process's cores are not all its own: a `cosr compare` run, a Ray task, sets it
+# to the CPUs the task was given (graphs/compare.py); otherwise one thread per core the process may run on.
 CPU_THREADS = "COSR_CPU_THREADS"
 
 

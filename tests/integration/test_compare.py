@@ -73,7 +73,7 @@ def test_compare_writes_one_row_per_strategy_and_seed(tiny_run_config, tmp_path)
     assert len(baselines) == 1  # one starting student, one held-out set: the same baseline everywhere
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
     assert "curricula compared on the test split: tasks to" in done.stdout and "zpd" in done.stdout
-    assert done.stdout.count("round 2: held-out") == 4  # three workers sharing the cores report every run's rounds
+    assert done.stdout.count("round 2: held-out") == 4  # three Ray tasks sharing the cores report every run's rounds
     again = subprocess.run(args, check=False, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "round 1: held-out" not in again.stdout  # finished runs are reused
     assert json.loads(rows_file.read_text()) == data
@@ -100,7 +100,7 @@ def test_compare_writes_one_row_per_strategy_and_seed(tiny_run_config, tmp_path)
 def test_a_run_that_fails_is_one_clear_error_naming_it(tiny_run_config, tmp_path, jobs):
     """A dead student endpoint: the compare stops with one line naming the run and the cause (no traceback on
     the terminal; it is in the run's folder), whether the run failed in this process (--jobs 1) or in a
-    worker (two runs, --jobs 2). --first-seed names the seed the runs carry."""
+    Ray task (two runs, --jobs 2). --first-seed names the seed the runs carry."""
     with socket.socket() as s:  # a port with nobody listening
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -111,6 +111,7 @@ backend = "openai"
 base_url = "http://127.0.0.1:{port}/v1"
 model = "student"
 request_timeout_s = 2
+server_wait_s = 1
 [eval]
 per_skill = 4
 """)
@@ -127,7 +128,7 @@ per_skill = 4
     assert (out / f"{failed[1]}-s4" / "store.sqlite").exists()  # what it stored stays for the rerun to resume
 
 
-def test_a_compare_stopped_with_sigterm_takes_its_workers_with_it(tiny_run_config, tmp_path):
+def test_a_compare_stopped_with_sigterm_takes_its_ray_tasks_with_it(tiny_run_config, tmp_path):
     import psutil
 
     (tmp_path / "base.toml").write_text(_base_toml(tiny_run_config))
@@ -137,24 +138,24 @@ def test_a_compare_stopped_with_sigterm_takes_its_workers_with_it(tiny_run_confi
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     parent = psutil.Process(compare.pid)
     deadline = time.monotonic() + 120
-    workers: list = []
-    while len(workers) < 2 and time.monotonic() < deadline and compare.poll() is None:
-        workers = [c for c in parent.children() if _spawned(c)]
+    runs: list = []
+    while len(runs) < 2 and time.monotonic() < deadline and compare.poll() is None:
+        runs = [p for p in parent.children(recursive=True) if _title(p) == "ray::_run_task"]
         time.sleep(0.5)
-    assert len(workers) == 2, "the compare did not start its two workers"
+    assert len(runs) == 2, "the compare did not start its two runs"
+    ray = parent.children(recursive=True)  # the local Ray instance: its services and worker processes
     time.sleep(5)  # into their runs
     compare.terminate()
     assert compare.wait(timeout=60) != 0
-    _, alive = psutil.wait_procs(workers, timeout=30)
-    assert not alive, f"workers still running after the compare was stopped: {[p.pid for p in alive]}"
+    _, alive = psutil.wait_procs(ray, timeout=30)
+    assert not alive, f"Ray processes still running after the compare was stopped: {[_title(p) for p in alive]}"
 
 
-def _spawned(proc) -> bool:
-    """A live multiprocessing child (a worker); the one that prepared the shared baseline may be a zombie
-    between its exit and its join, and has no command line to read then."""
+def _title(proc) -> str | None:
+    """A process's name (a Ray worker's is its task, ray::<name>); None once it is gone."""
     import psutil
 
     try:
-        return "spawn_main" in " ".join(proc.cmdline())
+        return proc.name()
     except (psutil.ZombieProcess, psutil.NoSuchProcess):
-        return False
+        return None

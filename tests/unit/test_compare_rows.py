@@ -144,13 +144,14 @@ def test_an_unreadable_run_config_in_out_is_a_clear_error_before_any_run(tmp_pat
 
 
 def test_parallel_runs_find_the_baseline_and_rehearsal_set_made_once_before_they_start(tiny_run_config, tmp_path):
-    from cosr.graphs.compare import _prepare_shared, _shared_source
+    from cosr.graphs.compare import _prepare_shared, _shared_source, ray_session
 
     spec = CompareSpec(strategies=["random", "zpd", "ladder"], seeds=[0], out_dir=tmp_path / "cmp", rounds=1, tasks_per_round=8)
     pending = [("random", 0), ("zpd", 0), ("ladder", 0)]
-    _prepare_shared(tiny_run_config, spec, pending, chunk=7)  # the set in chunks, both processes taking them
+    with ray_session(None):  # a local Ray instance, as a compare of parallel runs starts
+        _prepare_shared(tiny_run_config, spec, pending, chunk=7)  # the set in chunks, both tasks taking them
     assert _shared_source(spec) == spec.out_dir / "random-s0"
-    # Two processes, in the contexts of the first two runs; both parts end in the first run's store
+    # Two Ray tasks, in the contexts of the first two runs; both parts end in the first run's store
     assert sorted(p.name for p in spec.out_dir.iterdir()) == ["random-s0", "zpd-s0"]
     first, second = (TrajectoryStore(spec.out_dir / name / "store.sqlite") for name in ("random-s0", "zpd-s0"))
     baseline, rehearsal = first.evaluation_tasks("random-s0")[0], first.rehearsal("random-s0")

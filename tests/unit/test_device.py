@@ -8,7 +8,6 @@ import sys
 
 import pytest
 
-from cosr.graphs.compare import worker_plan
 from cosr.training.device import CPU_THREADS
 
 THREADS = "from cosr.training.device import pick_device; import torch; pick_device('cpu'); print(torch.get_num_threads())"
@@ -33,14 +32,3 @@ def test_a_thread_count_that_is_not_a_number_is_named_in_the_error():
     code = f"import os; os.environ[{CPU_THREADS!r}] = 'two'; {THREADS}"
     done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and f"{CPU_THREADS}='two': expected a whole number" in done.stderr
-
-
-@pytest.mark.parametrize(("runs", "cores", "jobs"), [
-    (9, 2, 3),  # two workers: five runs long, the ninth alone; three sharing the cores: 4.5
-    (6, 2, 2), (4, 2, 2), (3, 2, 3), (1, 2, 1), (8, 4, 4), (9, 4, 5), (7, 2, 2)])
-def test_the_worker_plan_spreads_the_runs_evenly_over_the_cores(runs, cores, jobs):
-    assert worker_plan(runs, cores, most=2 * cores) == jobs
-
-
-def test_the_worker_plan_keeps_within_its_limit():
-    assert worker_plan(9, 2, most=2) == 2 and worker_plan(100, 16, most=4) == 4 and worker_plan(0, 2, most=4) == 1
