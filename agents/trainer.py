@@ -132,9 +132,10 @@ def train(state: SelfPlayState, runtime: Runtime[Context]) -> dict[str, Any]:
         if measured := measures_teachers(ctx):  # each teacher's examples, and where they stand before training
             by_arm = arm_examples(ctx, rnd)
             before = validation_counts(ctx, {k for c in by_arm.values() for k in c})
+        train_round = ctx.train_lora or train_lora  # the Context's when the round runs on Ray (graphs/workers.py)
         with written_whole(out) as folder:
-            stats = train_lora(student.trainable_path, examples, ctx.config.training, folder,
-                               init_adapter=previous, seed=ctx.config.seed + rnd, round_no=rnd)
+            stats = train_round(student.trainable_path, examples, ctx.config.training, folder,
+                                init_adapter=previous, seed=ctx.config.seed + rnd, round_no=rnd)
             if interpolates(ctx.config.training.interpolation):  # the student this round delivers (the evaluator's)
                 interpolate_adapter(folder, folder / INTERPOLATED, ctx.config.training.interpolation)
         student.load_adapter(out, out.name)  # self-play goes on from the trained adapter

@@ -16,12 +16,12 @@ from cosr.cli_sandbox import sandbox_app, verify_command
 from cosr.cli_tutor import tutor_command
 from cosr.cli_ui import ui_command
 from cosr.cli_yardstick import audit_command, heldout_app
-from cosr.config import ConfigError, load_config
+from cosr.config import ConfigError, RunConfig, load_config
 from cosr.display import heldout_table, run_view
 from cosr.domain import accuracy
 from cosr.faults import RunStopped
 from cosr.graphs.skills import SkillGraph, SkillGraphError
-from cosr.store import TrajectoryStore
+from cosr.store import run_store
 from cosr.training.evaluation import BAND, OPEN
 from cosr.training.results import DoneEvent, FrontierReport, HeldoutReport, write_heldout_report
 
@@ -46,6 +46,8 @@ def selfplay(
     student_model: Annotated[Optional[str], typer.Option("--student-model", help="HF folder or served model name")] = None,
     resume: Annotated[Optional[str], typer.Option(help="continue the run with this id (or run directory)")] = None,
     split: Annotated[Optional[str], typer.Option(help="held-out split the run is measured on: test (default) or validation (to choose settings)")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="student replicas on Ray (default 1: all in this process)", min=1)] = None,
+    ray: Annotated[Optional[str], typer.Option("--ray", metavar="ADDRESS", help="join this Ray cluster (HOST:PORT, or auto); default with --workers > 1: a local Ray")] = None,
 ) -> None:
     """Run batch self-play: curate, attempt, verify, record, and LoRA-train the student in rounds."""
     from cosr.graphs.plugins import check_plugin_names
@@ -53,7 +55,8 @@ def selfplay(
 
     try:
         cfg = load_config(config, {"run_dir": run_dir, "seed": seed, "curator.strategy": strategy,
-                                   "student.model": student_model, "eval.split": split})
+                                   "student.model": student_model, "eval.split": split, "workers": workers,
+                                   "ray_address": ray})
         check_plugin_names(cfg)
         run = SelfPlayRun(cfg, resume=resume, rounds=rounds, log=lambda m: console.print(f"[dim]{m}[/]"))
     except (ConfigError, FileNotFoundError, ValueError) as e:
@@ -116,10 +119,14 @@ def export(
         except (FileNotFoundError, ValueError) as e:
             fail(str(e))
         return
-    if not (run_dir / "store.sqlite").exists():
-        fail(f"{run_dir} has no store.sqlite")
-    store = TrajectoryStore(run_dir / "store.sqlite")
-    n = store.export_jsonl(out, verified_only=not all_)
+    if not (run_dir / "config.json").exists():
+        fail(f"{run_dir} has no config.json (not a run directory?)")
+    cfg = RunConfig.model_validate_json((run_dir / "config.json").read_text())
+    try:  # the run's own store: its folder's store.sqlite, or the shared database its config names
+        store = run_store(run_dir, cfg.database_url, readonly=True)
+    except FileNotFoundError as e:
+        fail(str(e))
+    n = store.export_jsonl(out, cfg.run_id, verified_only=not all_)
     console.print(f"wrote {n} trajectories to {out}")
 
 

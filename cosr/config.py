@@ -267,6 +267,14 @@ class RunConfig(Section):
     # postgresql://user:password@host:port/db: the store and checkpoints in a database many runs and machines share
     # (a password left out comes from PGPASSWORD or ~/.pgpass); None: store.sqlite, checkpoints.sqlite in run_dir.
     database_url: str | None = None
+    # Self-play's student replicas on Ray (graphs/workers.py): 1 with no ray_address runs everything in this
+    # process, nothing to set up. More: each batch's generation is cut among that many replicas, code is checked
+    # in a sandbox pool on every node with a Docker engine, and the LoRA round runs as a Ray task (a GPU where the
+    # cluster has one); the controller (the graph, the store, the checkpoints) stays in this process.
+    workers: int = Field(default=1, ge=1, description="student replicas on Ray (1 and no ray_address: no Ray)")
+    # A Ray cluster to join, "HOST:PORT" (or "auto": the one RAY_ADDRESS or this machine's `ray start` names);
+    # None with workers > 1: a local Ray instance of this machine's cores.
+    ray_address: str | None = None
 
     @field_validator("database_url")
     @classmethod

@@ -1,6 +1,6 @@
 """What a session or a command is built from, each made one way: the run directory, the skill graph, the
-sandbox, the student (the embedded one built once per machine), and what `cosr eval` and `cosr export
---merged` make of a student."""
+sandbox, the student (the embedded one built once per machine; replicas on Ray when the run has workers), and
+what `cosr eval` and `cosr export --merged` make of a student."""
 
 from __future__ import annotations
 
@@ -17,12 +17,14 @@ from cosr.agents.pretraining import embedded_examples
 from cosr.config import RunConfig, StudentConfig
 from cosr.domain import Domain
 from cosr.graphs.skills import SkillGraph
+from cosr.graphs.workers import LOG_FILE, ray_sandbox, ray_student
 from cosr.sandbox import make_executor
 from cosr.sandbox.types import Executor
-from cosr.training.backends import make_student
+from cosr.training.backends import StudentBackend, make_student
 from cosr.training.embedded import EmbeddedSpec, build_embedded_student, default_path, shipped_path
 from cosr.training.evaluation import Counts, per_level, per_skill
 from cosr.training.export import delivered_adapter, merge_adapter
+from cosr.training.lora import RoundStats
 
 
 def new_run_id() -> str:
@@ -46,11 +48,26 @@ def load_skills(cfg: RunConfig) -> SkillGraph:
     return SkillGraph.from_file(cfg.skills) if cfg.skills else SkillGraph.builtin()
 
 
+def uses_ray(cfg: RunConfig) -> bool:
+    """Whether the run fans out to Ray (graphs/workers.py): workers > 1 or a cluster named; else one process."""
+    return cfg.workers > 1 or cfg.ray_address is not None
+
+
 def executor_for(skills: SkillGraph, cfg: RunConfig) -> Executor | None:
-    """A sandbox executor when the graph has code skills; None otherwise (math needs no engine)."""
+    """A sandbox executor when the graph has code skills (one on each node with an engine when the run has
+    workers); None otherwise (math needs no engine)."""
     if not any(s.domain == Domain.CODE for s in skills.skills()):
         return None
-    return make_executor(cfg.sandbox)
+    return ray_sandbox(cfg.sandbox, cfg.ray_address) if uses_ray(cfg) else make_executor(cfg.sandbox)
+
+
+def student_for(cfg: RunConfig, student: StudentConfig) -> tuple[StudentBackend, Callable[..., RoundStats] | None]:
+    """The session's student, and the LoRA round to train it with when not train_lora in this process: with
+    workers, `cfg.workers` replicas on Ray and the round as a Ray task. A person (the tutor) is one student."""
+    if not uses_ray(cfg) or student.backend == "human":
+        return make_student(student), None
+    return ray_student(student, cfg.training, workers=cfg.workers, seed=cfg.seed, address=cfg.ray_address,
+                       log_path=cfg.run_dir / LOG_FILE if cfg.run_dir else None)
 
 
 @contextmanager

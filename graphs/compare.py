@@ -112,6 +112,9 @@ def run_all(base: RunConfig, spec: CompareSpec, on_event: Callable[[str, int, Ev
     order. In this process one after the other (jobs=1, or one run left, and no cluster named); otherwise as Ray
     tasks on the cluster at `ray_address` or a local instance, `jobs` at a time (None: one per CPU), each on that
     share of the CPUs (a small model: two one-core runs do more than one two-core run)."""
+    if base.database_url:  # its runs are named {entry}-s{seed}: two compares in one database would share them
+        raise ValueError("cosr compare keeps each run's store in its folder under --out; leave database_url out of "
+                         "its config (it is for cosr selfplay)")
     _check_entries(base, spec)  # an unknown name or a bad variant fails before any run starts
     _check_stored_runs(base, spec)
     todo = [(strategy, seed) for seed in spec.seeds for strategy in spec.strategies]

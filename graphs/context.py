@@ -5,6 +5,7 @@ Nodes never import these as globals: a test builds a Context with a tiny student
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ if TYPE_CHECKING:  # typing only: the graph layer does not import the wings it i
     from cosr.graphs.skills import SkillGraph
     from cosr.sandbox.types import Executor
     from cosr.training.backends import StudentBackend
+    from cosr.training.lora import RoundStats
 
 
 @dataclass
@@ -31,6 +33,8 @@ class Context:
     strategy: Strategy
     executor: Executor | None = None
     heldout: list[Task] = field(default_factory=list)
+    # train_lora's stand-in where the round runs elsewhere (a Ray task: graphs/workers.py); None: in this process
+    train_lora: Callable[..., RoundStats] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -23,11 +23,17 @@ from cosr.agents.evaluator import heldout_tasks
 from cosr.config import RunConfig, StudentConfig
 from cosr.faults import DiskFull, RunStopped, is_disk_full
 from cosr.graphs import selfplay, tutoring
-from cosr.graphs.collaborators import executor_for, load_skills, new_run_id, resolve_run_dir, resolve_student
+from cosr.graphs.collaborators import (
+    executor_for,
+    load_skills,
+    new_run_id,
+    resolve_run_dir,
+    resolve_student,
+    student_for,
+)
 from cosr.graphs.context import Context
 from cosr.graphs.summary import summarize
 from cosr.store import TrajectoryStore, run_store
-from cosr.training.backends import make_student
 from cosr.training.results import DoneEvent, Event, NodeEvent, NodeStarted, RunSummary, read_summary, write_summary
 
 CHECKPOINTS = "checkpoints.sqlite"
@@ -37,11 +43,12 @@ def open_context(cfg: RunConfig, student: StudentConfig, heldout: bool) -> Conte
     """The collaborators of a session in `cfg.run_dir`: skill graph, store, student, strategy, sandbox when
     the graph has code skills, and the held-out tasks when the session measures them."""
     skills = load_skills(cfg)
+    backend, train_lora = student_for(cfg, student)  # first: with workers, it owns the Ray connection
     executor = executor_for(skills, cfg)
     return Context(config=cfg, run_id=cfg.run_id, run_dir=cfg.run_dir, skills=skills,
-                   store=run_store(cfg.run_dir, cfg.database_url), student=make_student(student),
+                   store=run_store(cfg.run_dir, cfg.database_url), student=backend,
                    strategy=make_strategy(cfg.curator.strategy, cfg.curator), executor=executor,
-                   heldout=heldout_tasks(skills, cfg.eval) if heldout else [])
+                   heldout=heldout_tasks(skills, cfg.eval) if heldout else [], train_lora=train_lora)
 
 
 def _failed_path(error: BaseException) -> Path | None:

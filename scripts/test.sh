@@ -13,5 +13,6 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 python3 -c "import playwright" || { echo "[test] ERROR: playwright did not install (pip install -e '.[dev]')"; exit 1; }
 bash scripts/vllm-up.sh >/dev/null  # the vLLM CPU server in its own venv (tests marked vllm)
+bash scripts/postgres-up.sh --install-only >/dev/null  # PostgreSQL 15 binaries; the tests start throwaway servers (marker postgres)
 
 exec python3 -m pytest -m "not gpu" "$@"

@@ -17,17 +17,13 @@ import pytest
 
 from tests.integration.test_compare import COSR, _base_toml
 from tests.integration.test_resume import stored_steps
+from tests.support.runs import two_nodes
 
 
 @pytest.fixture(scope="module")
 def cluster():
     """A head and a worker node, one CPU each: a compare's two runs go one to a node."""
-    from ray.cluster_utils import Cluster
-
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    worker = cluster.add_node(num_cpus=1)
-    yield cluster, worker
-    cluster.shutdown()
+    yield from two_nodes()
 
 
 def _compare(config: Path, out: Path, *args: str) -> list[str]:

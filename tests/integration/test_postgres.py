@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from datetime import UTC, datetime
 
 import psycopg
@@ -19,7 +18,7 @@ import pytest
 
 from cosr.domain import AnswerFormat, Attempt, Help, Provenance, Task, Trajectory, Verdict, VerifierKind
 from cosr.store import TrajectoryStore
-from tests.support.runs import write_run_toml
+from tests.support.runs import assert_whole, write_run_toml
 
 pytestmark = pytest.mark.postgres
 COSR = [sys.executable, "-m", "cosr.cli"]
@@ -193,16 +192,7 @@ def test_selfplay_killed_mid_round_resumes_from_postgres(tmp_path, tiny_run_conf
                             "'{attempt,raw_output}' FROM trajectories WHERE run_id = %s", (run_id,)).fetchall()
         checkpoints = conn.execute("SELECT COUNT(*) FROM checkpoints WHERE thread_id = %s", (run_id,)).fetchone()[0]
     assert checkpoints > summary["steps"]  # every step checkpointed, in the database
-    per_step = Counter(row[0] for row in rows)
-    # Every step, before and after the kill, holds exactly one whole batch (k samples of each task).
-    assert sorted(per_step) == list(range(1, summary["steps"] + 1))
-    k = tiny_run_config.student.samples_per_task
-    assert set(per_step.values()) == {tiny_run_config.curator.batch_size * k}
-    # What each round counted as verified is exactly what the store holds for it.
-    verified = Counter(rnd for _, rnd, *_ in {(step, rnd, task, out) for step, rnd, correct, task, out in rows if correct})
-    for rnd, info in summary["rounds"].items():
-        assert info["verified"] == verified[int(rnd)]
-    assert summary["verified_trajectories"] == sum(correct for _, _, correct, _, _ in rows)
+    assert_whole(rows, summary, tiny_run_config.curator.batch_size * tiny_run_config.student.samples_per_task)
     # Nothing of the run in a SQLite file: what the summary's audit checked is the database's store too (an
     # audit of an empty file would find no leak among nothing)
     assert summary["audit"]["sources"].get("trajectory") == len({task for _, _, _, task, _ in rows})

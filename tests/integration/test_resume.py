@@ -10,12 +10,11 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from tests.support.runs import write_run_toml
+from tests.support.runs import assert_whole, write_run_toml
 
 COSR = [sys.executable, "-m", "cosr.cli"]
 
@@ -69,17 +68,7 @@ def test_interrupted_run_resumes_without_losing_or_duplicating(tmp_path, tiny_ru
     with sqlite3.connect(run_dir / "store.sqlite") as conn:
         rows = conn.execute("SELECT step, round, correct, json_extract(body, '$.task.id'),"
                             " json_extract(body, '$.attempt.raw_output') FROM trajectories").fetchall()
-    per_step = Counter(row[0] for row in rows)
-    # Every step, before and after the interruption, holds exactly one whole batch (k samples of each
-    # task): none lost, none twice.
-    assert sorted(per_step) == list(range(1, summary["steps"] + 1))
-    k = tiny_run_config.student.samples_per_task
-    assert set(per_step.values()) == {tiny_run_config.curator.batch_size * k}
-    # What each round counted as verified is exactly what the store holds for it: each step's distinct correct outputs.
-    verified = Counter(rnd for _, rnd, *_ in {(step, rnd, task, out) for step, rnd, correct, task, out in rows if correct})
-    for rnd, info in summary["rounds"].items():
-        assert info["verified"] == verified[int(rnd)]
-    assert summary["verified_trajectories"] == sum(correct for _, _, correct, _, _ in rows)
+    assert_whole(rows, summary, tiny_run_config.curator.batch_size * tiny_run_config.student.samples_per_task)
 
 
 def test_a_dead_student_server_stops_selfplay_with_a_clear_error(tmp_path, tiny_run_config):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 
@@ -27,3 +28,28 @@ batch_size = 8
 per_skill = 4
 levels = [1, 2]
 """)
+
+
+def assert_whole(rows: list[tuple], summary: dict, batch: int) -> None:
+    """The resume tests' count of a run's store, `rows` as (step, round, correct, task id, raw output): every
+    step holds exactly one whole batch (none lost, none twice), and what each round counted as verified is
+    exactly what the store holds for it (each step's distinct correct outputs)."""
+    per_step = Counter(row[0] for row in rows)
+    assert sorted(per_step) == list(range(1, summary["steps"] + 1))
+    assert set(per_step.values()) == {batch}
+    verified = Counter(rnd for _, rnd, *_ in {(step, rnd, task, out) for step, rnd, correct, task, out in rows if correct})
+    for rnd, info in summary["rounds"].items():
+        assert info["verified"] == verified[int(rnd)]
+    assert summary["verified_trajectories"] == sum(correct for _, _, correct, _, _ in rows)
+
+
+def two_nodes():
+    """A Ray cluster of a head and a worker node on this machine, one CPU each: (cluster, worker node)."""
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    worker = cluster.add_node(num_cpus=1)
+    try:
+        yield cluster, worker
+    finally:
+        cluster.shutdown()

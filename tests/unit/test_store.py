@@ -49,6 +49,17 @@ def test_round_trip(where):
     assert store.count("run", correct=True) == 3
 
 
+def test_a_raw_output_with_a_nul_byte_is_stored_and_queried(where):
+    """A small student at temperature 1 writes any byte; Postgres's jsonb refuses \\u0000, so the queries read json."""
+    store = TrajectoryStore(where)
+    odd = traj(0, False)
+    odd = odd.model_copy(update={"attempt": odd.attempt.model_copy(update={"raw_output": "4\x00 2"})})
+    store.add_trajectories([odd, traj(1, True)])
+    assert store.trajectories("run")[0].attempt.raw_output == "4\x00 2"
+    assert [t.id for t in store.handed_out("run")] == [odd.task.id, traj(1, True).task.id]
+    assert [o.id for o in store.outcomes("run")] == ["run:0", "run:1"]
+
+
 def test_replayed_writes_are_not_duplicated_and_nothing_is_lost(where):
     store = TrajectoryStore(where)
     store.add_trajectories([traj(i, True) for i in range(4)])
