@@ -47,6 +47,3 @@ def is_disk_full(error: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
-
-
-EXIT_CODES = {cls.__name__: cls.exit_code for cls in (RunStopped, SandboxDown, StudentDown, DiskFull)}

@@ -15,6 +15,7 @@ Ray is imported where it is used: a session that runs in one process (workers = 
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -72,7 +73,7 @@ def write_files(folder: Path, files: dict[str, bytes]) -> Path:
 def shares(n: int, parts: int) -> list[tuple[int, int]]:
     """`n` items cut into `parts` contiguous shares in order, their sizes differing by at most one."""
     cuts = [n * i // parts for i in range(parts + 1)]
-    return list(zip(cuts, cuts[1:], strict=False))
+    return list(itertools.pairwise(cuts))
 
 
 def replica_seed(seed: int, call: int, replica: int) -> int:

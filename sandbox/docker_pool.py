@@ -139,7 +139,7 @@ class ContainerWorker:
         # thread with a traceback and the pool never refilled)
         try:
             self.client.api.kill(self.id)
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 - gone already (above)
             pass
         try:
             self.sock.close()
@@ -147,7 +147,7 @@ class ContainerWorker:
             pass
         try:
             self.client.api.wait(self.id, timeout=10)
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 - gone already (above)
             pass
 
 
@@ -163,7 +163,7 @@ def answers(client: Any) -> bool:
     """Whether the Docker engine answers a ping right now."""
     try:
         return bool(client.ping())
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure to answer is "no"
         return False
 
 

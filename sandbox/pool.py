@@ -115,7 +115,7 @@ class WorkerPool:
         try:
             if old is not None:
                 old.kill()
-        except Exception:  # the engine that held it is gone: so is the worker
+        except Exception:  # noqa: BLE001, S110 - the engine that held it is gone: so is the worker
             pass
         since = time.monotonic()
         for attempt in itertools.count():
@@ -123,7 +123,7 @@ class WorkerPool:
                 return
             try:
                 new = self._start()
-            except Exception as e:  # engine trouble: back off and retry until engine_wait_s, then tell every waiter
+            except Exception as e:  # noqa: BLE001 - engine trouble: back off and retry until engine_wait_s, then tell every waiter
                 waited = time.monotonic() - since
                 if waited >= self.cfg.engine_wait_s:
                     self._idle.put(_Broken(e, waited))

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ import pytest
 from cosr.config import SandboxConfig
 from cosr.sandbox import ExecutionRequest, SandboxUnavailable, make_executor
 from tests.support.docker_engine import start_engine, stop_engine
+from tests.support.runs import assert_whole
 
 pytestmark = pytest.mark.docker
 COSR = [sys.executable, "-m", "cosr.cli"]
@@ -68,21 +68,19 @@ def stored(run_dir: Path) -> list[tuple]:
         return []
     try:
         with sqlite3.connect(db, timeout=5) as conn:
-            return conn.execute("SELECT step, skill, correct, status, json_extract(body, '$.task.id'), "
+            return conn.execute("SELECT step, round, skill, correct, status, json_extract(body, '$.task.id'), "
                                 "json_extract(body, '$.attempt.raw_output'), json_extract(body, '$.verdict.details') "
                                 "FROM trajectories ORDER BY id").fetchall()
     except sqlite3.OperationalError:  # no schema yet
         return []
 
 
-def assert_whole(run_dir: Path) -> list[tuple]:
-    """Every step holds one whole batch (none lost, none twice); no verdict blames the student for the sandbox."""
+def assert_stored_whole(run_dir: Path) -> list[tuple]:
+    """Counted as the resume test counts (tests/support/runs.py), and no verdict blames the student for the sandbox."""
     rows = stored(run_dir)
     summary = json.loads((run_dir / "summary.json").read_text())
-    per_step = Counter(r[0] for r in rows)
-    assert sorted(per_step) == list(range(1, summary["steps"] + 1))
-    assert set(per_step.values()) == {BATCH * K}
-    blamed = [r for r in rows if "sandbox workers" in (r[6] or "") or "not run:" in (r[6] or "")]
+    assert_whole([(step, rnd, correct, task, out) for step, rnd, _, correct, _, task, out, _ in rows], summary, BATCH * K)
+    blamed = [r for r in rows if "sandbox workers" in (r[7] or "") or "not run:" in (r[7] or "")]
     assert not blamed, blamed[:3]
     assert summary["rounds_completed"] == 2
     return rows
@@ -100,7 +98,7 @@ def wait_for_steps(proc: subprocess.Popen, run_dir: Path, steps: int) -> int:
 
 def ran_code_after(rows: list[tuple], step: int) -> int:
     """Code answers the sandbox ran (a literal's tests, passed or not) at steps after `step`."""
-    return sum(1 for r in rows if r[0] > step and r[1] == "code_output" and "tests passed" in (r[6] or ""))
+    return sum(1 for r in rows if r[0] > step and r[2] == "code_output" and "tests passed" in (r[7] or ""))
 
 
 def selfplay(config: Path, run_dir: Path, *extra: str) -> subprocess.Popen:
@@ -147,7 +145,7 @@ def test_selfplay_rides_out_an_engine_restart(engine, tmp_path, tiny_student):
     out, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, out
     assert "Traceback" not in out
-    rows = assert_whole(run_dir)
+    rows = assert_stored_whole(run_dir)
     assert ran_code_after(rows, at + 2) > 10, "no code ran after the restart: the fault was not exercised"
 
 
@@ -165,7 +163,7 @@ def test_selfplay_stops_with_one_line_when_the_engine_stays_away_and_resumes(eng
     done = subprocess.run([*COSR, "selfplay", "--resume", str(run_dir)], capture_output=True, text=True, env=ENV,
                           timeout=600, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert ran_code_after(assert_whole(run_dir), at + 2) > 10
+    assert ran_code_after(assert_stored_whole(run_dir), at + 2) > 10
 
 
 # Hostile programs (tests/integration/test_sandbox_hostile.py), each with what must become of it. On a loaded
@@ -202,5 +200,6 @@ def test_a_storm_of_hostile_code_leaves_the_pool_whole_and_selfplay_unchanged(en
         pool.close()
     out, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, out
-    verdicts = lambda rows: [(r[4], r[5], r[2], r[3]) for r in rows]  # noqa: E731  (task, answer, correct, status)
-    assert verdicts(assert_whole(storm_dir)) == verdicts(assert_whole(calm_dir))
+    def verdicts(rows: list[tuple]) -> list[tuple]:  # (task, answer, correct, status)
+        return [(r[5], r[6], r[3], r[4]) for r in rows]
+    assert verdicts(assert_stored_whole(storm_dir)) == verdicts(assert_stored_whole(calm_dir))

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -29,6 +28,7 @@ from tests.integration.test_vllm_serving import (
     start_server,
     train_adapter,
 )
+from tests.support.runs import assert_whole
 
 pytestmark = pytest.mark.vllm
 PROBE_PROMPT = "What is 2 + 3?\nAnswer:"  # the configured probe prompt, rendered
@@ -80,7 +80,7 @@ def test_a_student_heals_when_its_server_is_killed_and_restarted(server, student
         try:
             while not done.is_set():
                 answers.append(served_answers(student))
-        except BaseException as e:  # reported by the assertion below
+        except BaseException as e:  # noqa: BLE001 - reported by the assertion below
             errors.append(e)
 
     worker = threading.Thread(target=batches)
@@ -178,9 +178,9 @@ levels = [1, 2]
     assert proc.returncode == 0, out
     assert "Traceback" not in out and "loaded again into the student server" in out, out
     summary = json.loads((run_dir / "summary.json").read_text())
-    per_step = Counter(step for (step,) in _rows(run_dir, "SELECT step FROM trajectories"))
     assert summary["rounds_completed"] == 2
-    assert sorted(per_step) == list(range(1, summary["steps"] + 1)) and set(per_step.values()) == {BATCH * K}
+    assert_whole(_rows(run_dir, "SELECT step, round, correct, json_extract(body, '$.task.id'), "
+                                "json_extract(body, '$.attempt.raw_output') FROM trajectories"), summary, BATCH * K)
 
 
 def _rows(run_dir: Path, sql: str) -> list[tuple]:

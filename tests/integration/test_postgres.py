@@ -182,7 +182,7 @@ def test_selfplay_killed_mid_round_resumes_from_postgres(tmp_path, tiny_run_conf
     assert stored_steps(postgres_url, run_id) >= 3
 
     done = subprocess.run([*COSR, "selfplay", "--resume", str(run_dir)], capture_output=True, text=True,
-                          env=env, timeout=600)
+                          env=env, timeout=600, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["run_id"] == run_id and summary["rounds_completed"] == 3

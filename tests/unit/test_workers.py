@@ -3,6 +3,8 @@ shares in order, a seed per replica and call, and the one-process path as the de
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from cosr.config import ConfigError, load_config
@@ -14,7 +16,7 @@ from cosr.graphs.workers import replica_seed, shares
 def test_a_batch_is_cut_in_order_into_shares_that_differ_by_one_at_most(n, parts):
     cut = shares(n, parts)
     assert len(cut) == parts and cut[0][0] == 0 and cut[-1][1] == n
-    assert all(a == b for (_, a), (b, _) in zip(cut, cut[1:], strict=False))  # contiguous, in order
+    assert all(a == b for (_, a), (b, _) in itertools.pairwise(cut))  # contiguous, in order
     assert max(b - a for a, b in cut) - min(b - a for a, b in cut) <= 1
 
 
