@@ -166,6 +166,10 @@ class TrainingConfig(Section):
     # far past the student (docs/history.md).
     demonstrations_ratio: float = Field(default=0.0, ge=0.0)
     demonstration_template: str = " {reference}"
+    # Worked examples (agents/worked_examples.py): for each task no sample solved, at a level where the round
+    # solved another, this many fresh training problems of that skill and level with the teacher's worked
+    # solution.
+    worked_examples: int = Field(default=0, ge=0)
     # The student a round delivers (evaluated, exported) is base + w x the trained change, a weight-space
     # interpolation (WiSE-FT; training/export.py), w per adapted module (1.0 for those not named) or one
     # number for all; self-play and the next round go on from the trained adapter. Halving the attention

@@ -23,7 +23,9 @@ PARTS = [("graded help", "zpd", "zpd-plain"), ("learning from mistakes (clipped 
          ("twice the learning rate, 2e-3 (scripts/teaching_levers.sh)", "zpd-lr2e-3", "zpd"),
          ("twice the epochs, 6 (scripts/teaching_levers.sh)", "zpd-epochs6", "zpd"),
          ("worked solution as a last rung, trained on the bare task (scripts/teaching_demo.sh)", "zpd-demo", "zpd-plain"),
-         ("worked solution as the only rung, bare (scripts/teaching_demo.sh)", "zpd-demo-only", "zpd-plain")]
+         ("worked solution as the only rung, bare (scripts/teaching_demo.sh)", "zpd-demo-only", "zpd-plain"),
+         ("2 worked examples a failure within reach (scripts/teaching_worked.sh)", "zpd-worked2", "zpd-plain"),
+         ("6 worked examples a failure within reach (scripts/teaching_worked.sh)", "zpd-worked6", "zpd-plain")]
 NOISE = 3.0
 
 

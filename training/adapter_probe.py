@@ -5,8 +5,8 @@ skipped, a name an older round already holds, a restarted server that lost it, a
 other files at the adapter's path. RL stacks have trained for whole runs on a stale policy without
 noticing. Here the same base weights are run locally with and without the adapter (transformers +
 peft, float32) on a probe text: the one the adapter moves most among its own training examples
-(`probe.json`, written by train_lora) and the adapter's greedy continuation of the configured probe
-prompt. The server must return the local adapter's log-probabilities under the adapter's name and the
+(`probe.json`, written by train_lora), those prompts with another example's completion, and the
+adapter's greedy continuation of the configured probe prompt. The server must return the local adapter's log-probabilities under the adapter's name and the
 base's under the base name, within a tolerance fitted to how closely the served base matches the local
 one; anything else is a StaleAdapter (or, if even the base disagrees, a ServedWeightsMismatch: the local
 weights are not what the server serves). An adapter the probe cannot tell from the base at that
@@ -27,7 +27,7 @@ from cosr.training.data import Example
 from cosr.training.quiet import quiet_loading
 
 PROBE_FILE = "probe.json"  # in the adapter's folder: candidate probe texts, the round's own examples
-PROBE_TEXTS = 16  # candidates kept: enough that one is moved clearly, few enough for one padded forward pass
+PROBE_TEXTS = 16  # texts kept: enough that one is moved clearly, few enough (x2 candidates) for one padded pass
 PROBE_TOKENS = 8  # length of the adapter's continuation appended to the probe prompt
 # The tolerance is TOLERANCE_FACTOR x the served base's error on the probe, at least TOLERANCE_FLOOR and at
 # most student.adapter_probe_tolerance. A float32 server matches transformers to ~1e-6 nats/token, so the
@@ -91,7 +91,8 @@ class LocalProbe:
 def local_probe(weights: Path, adapter_dir: Path, prompt: str) -> LocalProbe:
     """Score every candidate text teacher-forced with and without the adapter (float32, two padded forward
     passes) and keep the one whose completion the adapter moves most per token. The candidates: the
-    adapter's probe.json texts (none for adapters of older runs) and its greedy continuation of `prompt`."""
+    adapter's probe.json texts (none for adapters of older runs), their prompts each with the next text's
+    completion, and the adapter's greedy continuation of `prompt`."""
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -106,7 +107,13 @@ def local_probe(weights: Path, adapter_dir: Path, prompt: str) -> LocalProbe:
         return tokenizer(text, add_special_tokens=False)["input_ids"]
 
     eos = [] if tokenizer.eos_token_id is None else [tokenizer.eos_token_id]
-    candidates = [(ids(t["prompt"]), ids(t["completion"]) + eos) for t in _probe_texts(adapter_dir)]
+    texts = _probe_texts(adapter_dir)
+    # Each prompt with its own completion and with the next text's: on its own answers a confident student's
+    # log-probabilities sit near 0, where even a large change of logits moves them by ~1e-4; on another
+    # task's answer they sit far from 0 and move by the change itself.
+    pairs = [(t["prompt"], t["completion"]) for t in texts]
+    pairs += [(t["prompt"], texts[(i + 1) % len(texts)]["completion"]) for i, t in enumerate(texts) if len(texts) > 1]
+    candidates = [(ids(p), ids(c) + eos) for p, c in pairs]
     prompt_ids = ids(prompt)
     with torch.inference_mode():
         continued = model.generate(torch.tensor([prompt_ids]), max_new_tokens=PROBE_TOKENS, do_sample=False,

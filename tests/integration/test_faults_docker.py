@@ -35,7 +35,9 @@ def engine():
     start_engine()
 
 
-def code_run_toml(tiny_student: Path, path: Path, engine_wait_s: float, seed: int = 5) -> Path:
+def code_run_toml(tiny_student: Path, path: Path, engine_wait_s: float, seed: int = 5, tasks: int = 160) -> Path:
+    """A two-round code run of `tasks` tasks a round. The engine tests give it 640: stopping dockerd takes
+    it up to ~15 s (its containers' grace), and a shorter run can finish before the engine is gone."""
     path.write_text(f"""
 seed = {seed}
 rounds = 2
@@ -50,7 +52,7 @@ strategy = "random"
 batch_size = {BATCH}
 [training]
 every_verified = 400
-max_tasks_per_round = 160
+max_tasks_per_round = {tasks}
 epochs = 1
 batch_size = 8
 [eval]
@@ -136,7 +138,7 @@ def test_an_engine_that_stays_away_stops_the_pool_with_what_to_do(engine):
 
 
 def test_selfplay_rides_out_an_engine_restart(engine, tmp_path, tiny_student):
-    config, run_dir = code_run_toml(tiny_student, tmp_path / "run.toml", engine_wait_s=120), tmp_path / "run"
+    config, run_dir = code_run_toml(tiny_student, tmp_path / "run.toml", engine_wait_s=120, tasks=640), tmp_path / "run"
     proc = selfplay(config, run_dir)
     at = wait_for_steps(proc, run_dir, 2)
     stop_engine()
@@ -150,7 +152,7 @@ def test_selfplay_rides_out_an_engine_restart(engine, tmp_path, tiny_student):
 
 
 def test_selfplay_stops_with_one_line_when_the_engine_stays_away_and_resumes(engine, tmp_path, tiny_student):
-    config, run_dir = code_run_toml(tiny_student, tmp_path / "run.toml", engine_wait_s=5), tmp_path / "run"
+    config, run_dir = code_run_toml(tiny_student, tmp_path / "run.toml", engine_wait_s=5, tasks=640), tmp_path / "run"
     proc = selfplay(config, run_dir)
     at = wait_for_steps(proc, run_dir, 2)
     stop_engine()

@@ -70,9 +70,19 @@ def test_the_probe_takes_the_text_the_adapter_moves_most(student_dir, adapter, t
     rows = [{"prompt": other, "completion": " def f(xs): return sum(xs)"}, {"prompt": trained, "completion": " 42"}]
     (chosen / PROBE_FILE).write_text(json.dumps({"texts": rows}))
     probe = local_probe(student_dir, chosen, PROMPT)
-    ids = tokenizer(trained + " 42", add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-    assert probe.token_ids == ids and probe.start == len(tokenizer(trained, add_special_tokens=False)["input_ids"])
-    assert len(probe.base) == len(probe.adapter) == len(ids) - probe.start
+
+    def ids(text: str) -> list[int]:
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    texts = {(p, c): ids(p + c) + [tokenizer.eos_token_id] for p in (other, trained) for c in (" 42", " def f(xs): return sum(xs)")}
+    assert probe.token_ids in texts.values()  # each prompt with its own completion or the other's
+    prompt = next(p for (p, _), t in texts.items() if t == probe.token_ids)
+    assert probe.start == len(ids(prompt)) and len(probe.base) == len(probe.adapter) == len(probe.token_ids) - probe.start
+    alone = tmp_path / "one-text"  # only the trained-on text: nothing to pair it with
+    shutil.copytree(adapter, alone)
+    (alone / PROBE_FILE).write_text(json.dumps({"texts": rows[1:]}))
+    own = local_probe(student_dir, alone, PROMPT)
+    assert own.token_ids == texts[(trained, " 42")] and probe.effect >= own.effect
 
     older = tmp_path / "older"  # an adapter of an older run: no probe.json, the prompt's continuation only
     shutil.copytree(adapter, older, ignore=shutil.ignore_patterns(PROBE_FILE))
