@@ -18,7 +18,7 @@ from cosr.agents.mistakes import STRATEGY as MISTAKES
 from cosr.agents.mistakes import by_task, rloo_examples
 from cosr.agents.rehearsal import STRATEGY as REHEARSAL
 from cosr.agents.rehearsal import rehearsal_set
-from cosr.agents.teacher import hinted_prompt
+from cosr.agents.teacher import hinted_prompt, wants_help
 from cosr.agents.teaching_gain import arm_examples, measures_teachers, validation_counts
 from cosr.agents.worked_examples import practice_tasks, within_reach, worked_examples
 from cosr.domain import Trajectory, distinct
@@ -33,10 +33,10 @@ from cosr.training.results import RoundResult, TrainedEvent
 
 def training_examples(ctx: Context, rnd: int) -> list[tuple[Example, str]]:
     """Verified trajectories of round `rnd` (with training.mixed_only, of its tasks that some sample failed),
-    teacher demonstrations for some of its failures, worked examples beside its failures within reach, earlier rounds' verified trajectories in proportion
-    replay_fraction, and rehearsal of the base student's own correct answers (rehearsal_ratio); each with the
+    teacher demonstrations for some of its failures, worked examples beside those within reach (help's
+    strategies), earlier rounds' verified trajectories in proportion replay_fraction, and rehearsal of the base student's own correct answers (rehearsal_ratio); each with the
     curriculum strategy that made its task (teacher attribution)."""
-    cfg = ctx.config.training
+    cfg, help_cfg = ctx.config.training, ctx.config.curator.help
     rng = random.Random(f"{ctx.config.seed}:train:{rnd}")
     verified = ctx.store.trajectories(ctx.run_id, correct=True, round=rnd)
     fresh = distinct([t for t in verified if t.attempt.help is None])
@@ -46,7 +46,7 @@ def training_examples(ctx: Context, rnd: int) -> list[tuple[Example, str]]:
             helped.setdefault(t.task.id, t)
     # Failures are read only when needed: with k samples a task they are most of a round.
     failed = (ctx.store.trajectories(ctx.run_id, correct=False, round=rnd)
-              if cfg.demonstrations_ratio or cfg.mixed_only or cfg.worked_examples else [])
+              if cfg.demonstrations_ratio or cfg.mixed_only or help_cfg.worked_examples else [])
     if cfg.mixed_only:
         missed = {t.task.id for t in failed}
         fresh = [t for t in fresh if t.task.id in missed]
@@ -54,7 +54,8 @@ def training_examples(ctx: Context, rnd: int) -> list[tuple[Example, str]]:
     solved = {t.task.id for t in fresh}
     unsolved = list({t.task.id: t for t in failed if t.task.id not in solved}.values())
     demos = rng.sample(unsolved, min(len(unsolved), int(len(fresh) * cfg.demonstrations_ratio)))
-    practice = practice_tasks(ctx, unsolved, within_reach(fresh), cfg.worked_examples, rng) if cfg.worked_examples else []
+    taught = [t for t in unsolved if wants_help(t.task, ctx.strategy.name, help_cfg)]  # cosr's teachers, not the baselines
+    practice = practice_tasks(ctx, taught, within_reach(fresh), help_cfg.worked_examples, rng)
     older = distinct([t for t in ctx.store.trajectories(ctx.run_id, correct=True, max_round=rnd - 1) if t.attempt.help is None])
     n_replay = min(len(older), int(len(fresh) * cfg.replay_fraction / max(1e-9, 1 - cfg.replay_fraction)))
     replay = rng.sample(older, n_replay)

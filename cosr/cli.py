@@ -46,7 +46,7 @@ def selfplay(
     student_model: Annotated[Optional[str], typer.Option("--student-model", help="HF folder or served model name")] = None,
     resume: Annotated[Optional[str], typer.Option(help="continue the run with this id (or run directory)")] = None,
     split: Annotated[Optional[str], typer.Option(help="held-out split the run is measured on: test (default) or validation (to choose settings)")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="student replicas on Ray (default 1: all in this process)", min=1)] = None,
+    workers: Annotated[Optional[int], typer.Option(help="student replicas on Ray (default 1: all in this process); with --resume, moves the run", min=1)] = None,
     ray: Annotated[Optional[str], typer.Option("--ray", metavar="ADDRESS", help="join this Ray cluster (HOST:PORT, or auto); default with --workers > 1: a local Ray")] = None,
 ) -> None:
     """Run batch self-play: curate, attempt, verify, record, and LoRA-train the student in rounds."""
@@ -58,7 +58,8 @@ def selfplay(
                                    "student.model": student_model, "eval.split": split, "workers": workers,
                                    "ray_address": ray})
         check_plugin_names(cfg)
-        run = SelfPlayRun(cfg, resume=resume, rounds=rounds, log=lambda m: console.print(f"[dim]{m}[/]"))
+        run = SelfPlayRun(cfg, resume=resume, rounds=rounds, log=lambda m: console.print(f"[dim]{m}[/]"),
+                          placement={"workers": workers, "ray_address": ray})
     except (ConfigError, FileNotFoundError, ValueError) as e:
         fail(str(e))
     except RunStopped as e:  # the engine, the student's server or the disk, before the run began

@@ -100,6 +100,10 @@ class HelpConfig(Section):
     # rest as the answer) or "hinted" (the task with the hint and the start as the prompt, the student's
     # own words as the answer). On validation bare read -0.2 ± 0.6 frontier points against hinted (noise).
     form: Literal["bare", "hinted"] = "hinted"
+    # Worked examples (agents/worked_examples.py), with or without the ladder (`enabled`): for each task of
+    # these strategies that no sample solved, at a level where the round solved another, this many fresh
+    # training problems of that skill and level, answered with the teacher's worked solution.
+    worked_examples: int = Field(default=0, ge=0)
 
     @model_validator(mode="after")
     def _prefixes(self) -> HelpConfig:
@@ -166,10 +170,6 @@ class TrainingConfig(Section):
     # far past the student (docs/history.md).
     demonstrations_ratio: float = Field(default=0.0, ge=0.0)
     demonstration_template: str = " {reference}"
-    # Worked examples (agents/worked_examples.py): for each task no sample solved, at a level where the round
-    # solved another, this many fresh training problems of that skill and level with the teacher's worked
-    # solution.
-    worked_examples: int = Field(default=0, ge=0)
     # The student a round delivers (evaluated, exported) is base + w x the trained change, a weight-space
     # interpolation (WiSE-FT; training/export.py), w per adapted module (1.0 for those not named) or one
     # number for all; self-play and the next round go on from the trained adapter. Halving the attention

@@ -37,6 +37,7 @@ from cosr.store import TrajectoryStore, run_store
 from cosr.training.results import DoneEvent, Event, NodeEvent, NodeStarted, RunSummary, read_summary, write_summary
 
 CHECKPOINTS = "checkpoints.sqlite"
+PLACEMENT = {"workers", "ray_address"}  # where a run's work goes, not what it computes: a resume may change them
 
 
 def open_context(cfg: RunConfig, student: StudentConfig, heldout: bool) -> Context:
@@ -91,6 +92,14 @@ def stops_when_full(run_dir: Path) -> Iterator[None]:
         raise disk_full(e, run_dir) from e
 
 
+def placed(stored: RunConfig, placement: dict[str, Any] | None) -> RunConfig:
+    """A resumed run's stored configuration, moved where `placement` says (its None values keep the stored)."""
+    moved = {k: v for k, v in (placement or {}).items() if v is not None}
+    if unknown := set(moved) - PLACEMENT:
+        raise ValueError(f"a resumed run keeps its settings; only {sorted(PLACEMENT)} may change, not {sorted(unknown)}")
+    return RunConfig.model_validate({**stored.model_dump(), **moved})
+
+
 def write_whole(path: Path, text: str) -> None:
     """Written beside, then renamed over: a full disk leaves the old file as it was, never a truncated one
     (a truncated config.json would leave the run impossible to resume)."""
@@ -132,11 +141,13 @@ class SelfPlayRun(Session):
     """One self-play run, fresh or resumed; `rounds` takes a finished run further."""
 
     def __init__(self, cfg: RunConfig, resume: str | None = None, *, rounds: int | None = None,
-                 log: Callable[[str], None] = print) -> None:
+                 log: Callable[[str], None] = print, placement: dict[str, Any] | None = None) -> None:
+        """`placement`: with `resume`, where the run goes on (`workers`, `ray_address`), which may change
+        between a stop and its resume (a cluster that came back with fewer nodes); None keeps the stored."""
         self.run_id, self.run_dir = resolve_run_dir(cfg, resume)
         self.resumed = resume is not None
-        if self.resumed:  # the run's own configuration wins; only the number of rounds may change
-            cfg = RunConfig.model_validate_json((self.run_dir / "config.json").read_text())
+        if self.resumed:  # the run's own configuration wins; only the rounds and where it runs may change
+            cfg = placed(RunConfig.model_validate_json((self.run_dir / "config.json").read_text()), placement)
         with stops_when_full(self.run_dir):  # a disk full from the start: the same one line as one that fills later
             self._open(cfg, rounds, log)
 

@@ -9,6 +9,6 @@ cd "$(dirname "$0")/.."
 cosr compare --split validation --seeds "${SEEDS:-2}" --first-seed "${FIRST:-300}" -c scripts/teaching-ablation.toml \
   --strategies zpd-plain,zpd-worked2,zpd-worked6 \
   --variant "zpd-plain=zpd:curator.help.enabled=false" \
-  --variant "zpd-worked2=zpd:curator.help.enabled=false,training.worked_examples=2" \
-  --variant "zpd-worked6=zpd:curator.help.enabled=false,training.worked_examples=6" \
+  --variant "zpd-worked2=zpd:curator.help.enabled=false,curator.help.worked_examples=2" \
+  --variant "zpd-worked6=zpd:curator.help.enabled=false,curator.help.worked_examples=6" \
   --milestone +0.02 --out runs/teaching-worked "$@"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cosr.graphs.session import SelfPlayRun
+from cosr.graphs.session import SelfPlayRun, placed
 from cosr.training import evaluation
 from cosr.training.results import EvaluationEvent, NodeEvent, NodeStarted
 
@@ -118,3 +118,17 @@ def test_between_rounds_only_the_band_levels_are_evaluated_and_the_last_round_al
     assert sorted(evaluation.report(levels, band).accuracy) == ["0", "1", "2"]
     assert sorted(evaluation.report(levels, sorted(levels[0])).accuracy) == ["0", "2"]
     assert events[1].pooled == round(sum(levels[1][p][0] for p in band) / sum(levels[1][p][1] for p in band), 4)
+
+
+def test_a_resume_may_move_the_run_to_other_workers_and_nothing_else(tiny_run_config):
+    """`cosr selfplay --resume RUN --workers N --ray ADDRESS`: where the run goes on may change (a cluster that
+    came back smaller); what it computes may not, and a flag not given keeps the stored setting."""
+    stored = tiny_run_config.model_copy(update={"workers": 3, "ray_address": "10.0.0.1:6379"})
+    moved = placed(stored, {"workers": 2, "ray_address": None})
+    assert (moved.workers, moved.ray_address) == (2, "10.0.0.1:6379")
+    assert moved.model_dump(exclude={"workers"}) == stored.model_dump(exclude={"workers"})
+    assert placed(stored, None) == stored
+    with pytest.raises(ValueError, match="only .*may change, not \\['seed'\\]"):
+        placed(stored, {"seed": 9, "workers": 2})
+    with pytest.raises(ValueError):
+        placed(stored, {"workers": 0})  # validated as a fresh run's would be

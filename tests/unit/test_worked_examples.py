@@ -29,9 +29,9 @@ def ctx(tiny_run_config, tmp_path) -> Context:
                    strategy=make_strategy("zpd", tiny_run_config.curator))
 
 
-def stored(ctx: Context, skill: str, level: int, seed: int, correct: bool, n: int = 1) -> list[Trajectory]:
-    task = ctx.skills.make_task(skill, level, seed, provenance=Provenance(strategy="zpd"))
-    rows = [Trajectory(id=f"t:{task.id}:{i}:{correct}", run_id="r", round=1, step=1, task=task,
+def stored(ctx: Context, skill: str, level: int, seed: int, correct: bool, n: int = 1, by: str = "zpd") -> list[Trajectory]:
+    task = ctx.skills.make_task(skill, level, seed, provenance=Provenance(strategy=by))
+    rows = [Trajectory(id=f"t:{ctx.run_id}:{task.id}:{i}:{correct}", run_id=ctx.run_id, round=1, step=1, task=task,
                        attempt=Attempt(task_id=task.id, student_id="fake", raw_output=" " + ctx.skills.worked_answer(task)),
                        verdict=Verdict(correct=correct, score=float(correct), status="correct" if correct else "wrong"))
             for i in range(n)]
@@ -40,7 +40,7 @@ def stored(ctx: Context, skill: str, level: int, seed: int, correct: bool, n: in
 
 
 def test_a_failure_within_reach_gets_fresh_worked_problems_of_its_kind_and_one_past_it_none(ctx):
-    ctx.config.training.worked_examples = 3
+    ctx.config.curator.help.worked_examples = 3  # the ladder itself stays off
     skill = ctx.skills.names()[0]
     solved = stored(ctx, skill, 2, 1, correct=True)  # the round solved a level-2 task...
     failed = stored(ctx, skill, 2, 2, correct=False, n=4)  # ...and failed another: within reach
@@ -62,8 +62,14 @@ def test_a_failure_within_reach_gets_fresh_worked_problems_of_its_kind_and_one_p
     assert all(ANSWER in e.completion for e in added)  # worked solutions, as the pretraining wrote them
 
 
-def test_no_worked_examples_unless_asked(ctx):
+def test_no_worked_examples_unless_asked_nor_for_the_baselines(ctx):
     skill = ctx.skills.names()[0]
     stored(ctx, skill, 2, 1, correct=True)
     stored(ctx, skill, 2, 2, correct=False, n=4)
     assert len(training_examples(ctx, 1)) == 1
+    ctx.config.curator.help.worked_examples = 3
+    assert len(training_examples(ctx, 1)) == 1 + 3
+    baseline = Context(**{**vars(ctx), "run_id": "b", "strategy": make_strategy("random", ctx.config.curator)})
+    stored(baseline, skill, 2, 1, correct=True, by="random")
+    stored(baseline, skill, 2, 2, correct=False, n=4, by="random")
+    assert len(training_examples(baseline, 1)) == 1  # random and the threshold rule stay plain
