@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cosr.config import ConfigError, load_config
+from cosr.faults import RunStopped
 
 COMMANDS = ("hint", "explain", "skip", "skills", "quit")
 console = Console(highlight=False, soft_wrap=True)  # long paths and prompts stay on one line
@@ -75,10 +76,22 @@ def tutor_command(
                                  "sandbox.executor": sandbox})
         check_plugin_names(cfg)
         session = TutorSession(cfg, resume=resume)
+    except RunStopped as e:  # the disk full before the session began
+        console.print(f"stopped: {e}")
+        raise typer.Exit(e.exit_code) from None
     except (ConfigError, FileNotFoundError, ValueError, RuntimeError) as e:
         console.print(f"error: {e}")
         raise typer.Exit(2) from None
     again = f"cosr tutor --resume {session.run_dir}"
+    try:
+        converse(session, resume, again)
+    except RunStopped as e:  # a full disk, the sandbox's engine gone: nothing stored is lost
+        console.print(f"\nstopped: {e}\nNothing you answered before is lost; once that is fixed, continue with\n  {again}")
+        raise typer.Exit(e.exit_code) from None
+
+
+def converse(session, resume: str | None, again: str) -> None:
+    """The session's turns until it ends or the person quits."""
     with session:
         console.print(f"session {session.session_id} ({'resumed' if resume else 'new'}); files in {session.run_dir}")
         console.print("answer, or type: hint, explain, skip, skills, quit")

@@ -6,7 +6,9 @@ them: a stopped step is not recorded, and `cosr selfplay --resume RUN` redoes it
 from __future__ import annotations
 
 import errno
+import shutil
 import sqlite3
+from pathlib import Path
 
 
 class RunStopped(RuntimeError):
@@ -33,17 +35,30 @@ class DiskFull(RunStopped):
     exit_code = 5
 
 
-def is_disk_full(error: BaseException) -> bool:
+NEARLY_FULL = 16e6  # bytes free under which SQLite's bare "disk I/O error" is taken for a full disk
+
+
+def is_disk_full(error: BaseException, where: Path | None = None) -> bool:
     """True for the ways Python, SQLite and the libraries on top say "no space left" (ENOSPC, EDQUOT,
-    SQLITE_FULL), looked for through the exception's causes."""
+    SQLITE_FULL), looked for through the exception's causes. SQLite reports a write that found no space in its
+    WAL as a bare "disk I/O error", as it does a failing disk: that one counts only when the disk of `where`
+    has under NEARLY_FULL bytes free."""
     seen: BaseException | None = error
     while seen is not None:
         if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
             return True
-        if isinstance(seen, sqlite3.Error) and ("disk is full" in str(seen) or "disk I/O error" in str(seen)
+        if isinstance(seen, sqlite3.Error) and ("disk is full" in str(seen)
                                                 or getattr(seen, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL):
             return True
+        if isinstance(seen, sqlite3.Error) and "disk I/O error" in str(seen) and where is not None:
+            return _free_bytes(where) < NEARLY_FULL
         if "No space left on device" in str(seen):
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+def _free_bytes(where: Path) -> float:
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    return shutil.disk_usage(where).free

@@ -87,7 +87,7 @@ def stops_when_full(run_dir: Path) -> Iterator[None]:
     except RunStopped:
         raise
     except Exception as e:
-        if not is_disk_full(e):
+        if not is_disk_full(e, run_dir):
             raise
         raise disk_full(e, run_dir) from e
 
@@ -246,6 +246,10 @@ class TutorSession(Session):
         if not resume and cfg.run_id is None:
             cfg = cfg.model_copy(update={"run_id": "tutor-" + new_run_id()})
         self.session_id, self.run_dir = resolve_run_dir(cfg, resume)
+        with stops_when_full(self.run_dir):  # a person's answers are stored as a run's are: a full disk is DiskFull
+            self._open(cfg, resume)
+
+    def _open(self, cfg: RunConfig, resume: str | None) -> None:
         if resume:
             cfg = RunConfig.model_validate_json((self.run_dir / "config.json").read_text())
         self.cfg = tutor_config(cfg).model_copy(update={"run_id": self.session_id, "run_dir": self.run_dir})
@@ -260,7 +264,12 @@ class TutorSession(Session):
         return self.graph.get_state(self.thread).values
 
     def advance(self, reply: dict[str, Any] | None = None) -> dict[str, Any] | None:
-        """Send the person's reply (if any) and run to the next pause; a fresh or killed session just goes on."""
+        """Send the person's reply (if any) and run to the next pause; a fresh or killed session just goes on.
+        DiskFull when the disk filled: the reply was not stored, and the resumed session asks for it again."""
+        with stops_when_full(self.run_dir):
+            return self._advance(reply)
+
+    def _advance(self, reply: dict[str, Any] | None) -> dict[str, Any] | None:
         snapshot = self.graph.get_state(self.thread)
         if reply is not None and snapshot.interrupts:
             self.graph.invoke(Command(resume=reply), self.thread, context=self.ctx)

@@ -160,3 +160,25 @@ def test_an_adapter_save_cut_short_leaves_no_adapter(small_disk):
     assert [p.name for p in (small_disk / "adapters").iterdir()] == ["round-001"]  # the whole one, untouched
     assert (out / "adapter_model.safetensors").read_bytes().startswith(b"a whole adapter")
     assert os.statvfs(small_disk).f_bfree > 0.9 * os.statvfs(small_disk).f_blocks
+
+
+def test_a_tutor_session_whose_disk_fills_stops_whole_and_resumes_at_the_same_task(small_disk, math_graph_file):
+    """A person's answer that cannot be stored is DiskFull, as a run's step is: the answers before it stay,
+    and once space is freed the resumed session asks the same task again."""
+    from cosr.config import load_config
+    from cosr.graphs.session import TutorSession
+
+    cfg = load_config(None, {"run_dir": small_disk / "tutor", "skills": math_graph_file, "seed": 0, "max_steps": 10})
+    with TutorSession(cfg) as session:
+        turn = session.advance()
+        for _ in range(2):
+            turn = session.advance({"command": "skip"})
+        asked = turn["task"]["id"]
+        fill(small_disk / "filler")
+        with pytest.raises(DiskFull, match=r"no space left on .*/tutor \(the run directory: 0\.0 MB free\)"):
+            session.advance({"text": "0"})
+    assert integrity(small_disk / "tutor" / "checkpoints.sqlite") == "ok"
+    (small_disk / "filler").unlink()
+    with TutorSession(cfg, resume=str(small_disk / "tutor")) as again:
+        turn = again.advance()
+        assert turn["task"]["id"] == asked and again.state()["tasks_done"] == 2

@@ -4,12 +4,13 @@ store (its transaction leaves the file whole, and the same batch written again l
 from __future__ import annotations
 
 import errno
+import shutil
 import sqlite3
 
 import pytest
 
 from cosr.domain import AnswerFormat, Attempt, Task, Trajectory, Verdict, VerifierKind
-from cosr.faults import is_disk_full
+from cosr.faults import NEARLY_FULL, is_disk_full
 from cosr.store import TrajectoryStore
 
 
@@ -31,7 +32,11 @@ def test_no_space_from_the_os_is_a_full_disk_through_its_causes():
         assert is_disk_full(wrapped)
 
 
-def test_other_errors_are_not_a_full_disk():
+def test_other_errors_are_not_a_full_disk(tmp_path):
+    # SQLite's bare I/O error is a full disk only where the disk is nearly full; here it has room
+    assert shutil.disk_usage(tmp_path).free > NEARLY_FULL
+    assert not is_disk_full(sqlite3.OperationalError("disk I/O error"), tmp_path)
+    assert not is_disk_full(sqlite3.OperationalError("disk I/O error"))  # nowhere to look: not taken for full
     assert not is_disk_full(PermissionError(errno.EACCES, "Permission denied", "/root/x"))
     assert not is_disk_full(sqlite3.OperationalError("no such table: trajectories"))
     assert not is_disk_full(ValueError("bad value"))
