@@ -89,17 +89,24 @@ def checkpointer(where: Path | str) -> BaseCheckpointSaver:
     return SqliteSaver(conn, serde=serde)
 
 
-def postgres_checkpointer(url: str, serde: JsonPlusSerializer) -> BaseCheckpointSaver:
+def postgres_checkpointer(url: str, serde: JsonPlusSerializer, *, readonly: bool = False) -> BaseCheckpointSaver:
+    """`readonly` (cosr ui): a session the server refuses every write to, and no setup (the run did it)."""
     try:
         from langgraph.checkpoint.postgres import PostgresSaver
-        from psycopg import Connection
+        from psycopg import Connection, OperationalError
         from psycopg.rows import dict_row
     except ImportError:
         raise ImportError("a postgresql:// database_url needs langgraph-checkpoint-postgres: "
                           "pip install 'cosr[postgres]'") from None
     # The connection settings PostgresSaver.from_conn_string uses: its own statements, no server-side prepared ones.
-    conn = Connection.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row)
+    try:
+        conn = Connection.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row,
+                                  **({"options": "-c default_transaction_read_only=on"} if readonly else {}))
+    except OperationalError as e:  # its message names the host, never the URL's password
+        raise ConnectionError(f"cannot reach the run's database (database_url): {' '.join(str(e).split())}") from None
     saver = PostgresSaver(conn, serde=serde)
+    if readonly:
+        return saver
     # setup() creates the tables and runs their migrations once a database: two processes doing it at once
     # would both create a table. A session lock makes the others wait, then find it done; they poll for it, as
     # one blocked in pg_advisory_lock holds a snapshot that setup's CREATE INDEX CONCURRENTLY waits for (deadlock).

@@ -22,6 +22,7 @@ STATIC = resources.files("cosr.ui") / "static"
 def create_app(run_dir: Path) -> FastAPI:
     reader = RunReader(run_dir)
     app = FastAPI(title=f"cosr run {reader.run_id}", docs_url=None, redoc_url=None)
+    app.state.reader = reader  # what it reads through (a test checks that it cannot write)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @app.get("/", response_class=HTMLResponse)

@@ -2,8 +2,10 @@
 
 Both SQLite files are opened with `mode=ro` URIs, so the UI cannot corrupt a run that is going on
 next to it: the store through its own read-only TrajectoryStore, the checkpoints through LangGraph's
-SqliteSaver (setup skipped), so the state is exactly what the graph saw. Works for self-play runs and
-tutoring sessions (`session.json`).
+SqliteSaver (setup skipped), so the state is exactly what the graph saw. A run whose config names a
+`database_url` is read from that PostgreSQL database instead, on sessions the server keeps read-only
+(the store's, and LangGraph's PostgresSaver with setup skipped): only its own rows (thread_id, run_id),
+as the database holds many runs. Works for self-play runs and tutoring sessions (`session.json`).
 """
 
 from __future__ import annotations
@@ -23,15 +25,23 @@ from cosr.domain import success_at
 from cosr.graphs import selfplay, tutoring
 from cosr.graphs.collaborators import load_skills
 from cosr.graphs.state import CHECKPOINT_TYPES
-from cosr.store import TrajectoryStore
+from cosr.store import run_store
 from cosr.training.evaluation import overall
 from cosr.training.results import SUMMARY, read_summary
+
+SERDE = JsonPlusSerializer(allowed_msgpack_modules=CHECKPOINT_TYPES)
 
 
 def connect_ro(path: Path) -> sqlite3.Connection:
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist (not a run directory?)")
     return sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True, check_same_thread=False)
+
+
+def sqlite_checkpoints(path: Path) -> SqliteSaver:
+    saver = SqliteSaver(connect_ro(path), serde=SERDE)
+    saver.is_setup = True  # its setup creates tables: never on a read-only connection
+    return saver
 
 
 def jsonable(value: Any) -> Any:
@@ -55,19 +65,26 @@ class RunReader:
         self.config = RunConfig.model_validate_json((self.run_dir / "config.json").read_text())
         self.run_id = self.config.run_id
         self.kind = "tutor" if (self.run_dir / "session.json").exists() else "selfplay"
-        self.saver = SqliteSaver(connect_ro(self.run_dir / "checkpoints.sqlite"),
-                                 serde=JsonPlusSerializer(allowed_msgpack_modules=CHECKPOINT_TYPES))
-        self.saver.is_setup = True  # its setup creates tables: never on a read-only connection
+        url = self.config.database_url
+        self.saver = (selfplay.postgres_checkpointer(url, SERDE, readonly=True) if url
+                      else sqlite_checkpoints(self.run_dir / "checkpoints.sqlite"))
         self.thread = {"configurable": {"thread_id": self.run_id, "checkpoint_ns": ""}}
-        self.store = TrajectoryStore(self.run_dir / "store.sqlite", readonly=True)
+        self.store = run_store(self.run_dir, url, readonly=True)
         self.builder = (tutoring if self.kind == "tutor" else selfplay).build_graph()
         self.graph = self.builder.compile(checkpointer=self.saver)
 
     def version(self) -> dict[str, int]:
         """Changes whenever the run moves on: the page polls this and reloads what changed."""
         tasks = self.store.count(self.run_id)
-        checkpoints = self.saver.conn.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0]
+        # this run's only: a shared database holds other runs' threads, which change without this one moving on
+        sql = "SELECT COUNT(*) AS n FROM checkpoints WHERE thread_id = " + ("%s" if self.config.database_url else "?")
+        row = self.saver.conn.execute(sql, (self.run_id,)).fetchone()
+        checkpoints = row["n"] if isinstance(row, dict) else row[0]  # PostgresSaver's connection gives dict rows
         return {"checkpoints": checkpoints, "tasks": tasks}
+
+    def close(self) -> None:
+        self.store.close()
+        self.saver.conn.close()
 
     def state_machine(self) -> dict[str, Any]:
         return self.builder.compile().get_graph().to_json()
@@ -88,7 +105,7 @@ class RunReader:
 
     def step(self, traj_id: str) -> dict[str, Any]:
         trajectory = self.store.trajectory(traj_id)
-        if trajectory is None:
+        if trajectory is None or trajectory.run_id != self.run_id:  # a shared database holds other runs' too
             raise KeyError(traj_id)
         entry = next((t for t in self.timeline() if t["id"] == traj_id), {})
         state = self.state(entry["checkpoint"]) if entry.get("checkpoint") else {}

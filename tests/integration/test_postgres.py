@@ -1,18 +1,20 @@
 """The PostgreSQL option (`database_url`): the store answers as SQLite's does, processes that share one database
 neither race nor write twice, and a `cosr selfplay` killed with SIGKILL mid-round resumes from the database with
-no trajectory lost or written twice, the store and the checkpoints both in Postgres. A throwaway server per
-session (tests/support/postgres.py)."""
+no trajectory lost or written twice, the store and the checkpoints both in Postgres, and `cosr ui` reads one run
+of a shared database without writing. A throwaway server per session (tests/support/postgres.py)."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 
+import httpx
 import psycopg
 import pytest
 
@@ -23,6 +25,12 @@ from tests.support.runs import assert_whole, write_run_toml
 pytestmark = pytest.mark.postgres
 COSR = [sys.executable, "-m", "cosr.cli"]
 WHEN = datetime(2026, 12, 1, tzinfo=UTC)  # the same trajectories, to the microsecond, in both stores
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def trajectory(run: str, step: int, task: int, sample: int, correct: bool, *, rnd: int = 1, helped: bool = False,
@@ -202,3 +210,110 @@ def test_selfplay_killed_mid_round_resumes_from_postgres(tmp_path, tiny_run_conf
     cfg = load_config(config, {"run_dir": tmp_path / "again"})
     with pytest.raises(ValueError, match="run pg-run is already in the database"):
         SelfPlayRun(cfg, log=lambda m: None)
+
+
+def database_fingerprint(url: str) -> dict[str, tuple]:
+    """Every table's row count and a digest of its rows: equal before and after, nothing was written."""
+    with psycopg.connect(url) as conn:
+        tables = [t for (t,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        return {t: conn.execute(f"SELECT COUNT(*), md5(COALESCE(string_agg(r::text, ',' ORDER BY r::text), ''))"
+                                f" FROM {t} r").fetchone() for t in sorted(tables)}
+
+
+def selfplay_into_database(cfg, url: str, run_dir, run_id: str, seed: int) -> list[tuple[str, int]]:
+    """A tiny self-play run whose store and checkpoints are in `url`; its (checkpoint id, step)s, oldest first,
+    as the graph's own state history holds them."""
+    from cosr.graphs.session import SelfPlayRun
+
+    cfg = cfg.model_copy(update={"run_id": run_id, "run_dir": run_dir, "database_url": url, "seed": seed})
+    with SelfPlayRun(cfg, log=lambda m: None) as run:
+        for _ in run.events():
+            pass
+        history = [(s.config["configurable"]["checkpoint_id"], s.values.get("step", 0))
+                   for s in run.graph.get_state_history(run.thread)]
+    return history[::-1]
+
+
+def test_the_ui_reads_a_run_in_postgres_and_only_that_run_and_writes_nothing(tmp_path, tiny_run_config,
+                                                                              postgres_url):
+    """`cosr ui` on a run whose store and checkpoints are in a database shared with another run: its API shows
+    that run's checkpoints, states and trajectories, none of the other's, through sessions that cannot write."""
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from cosr.cli import app as cli
+    from cosr.ui import create_app
+
+    runs = {name: tmp_path / "runs" / name for name in ("pg-a", "pg-b")}
+    history = {name: selfplay_into_database(tiny_run_config, postgres_url, runs[name], name, seed)
+               for seed, name in enumerate(runs)}
+    with psycopg.connect(postgres_url) as conn:
+        trajectories = {name: [i for (i,) in conn.execute("SELECT id FROM trajectories WHERE run_id = %s ORDER BY seq",
+                                                          (name,))] for name in runs}
+    assert all(history.values()) and all(trajectories.values())
+    assert not any((d / "checkpoints.sqlite").exists() or (d / "store.sqlite").exists() for d in runs.values())
+    before = database_fingerprint(postgres_url)
+    assert {"checkpoints", "checkpoint_writes", "trajectories"} <= set(before)
+
+    for name, other in (("pg-a", "pg-b"), ("pg-b", "pg-a")):
+        ui = create_app(runs[name])
+        reader = ui.state.reader
+        try:
+            with TestClient(ui) as client:
+                assert client.get("/api/run").json()["run_id"] == name
+                assert client.get("/api/version").json() == {"checkpoints": len(history[name]),
+                                                             "tasks": len(trajectories[name])}
+                listed = client.get("/api/checkpoints").json()
+                assert [(c["id"], c["step"]) for c in listed] == history[name]  # oldest first, this run's only
+                last_id, last_step = history[name][-1]
+                assert last_step > 0 and client.get(f"/api/state/{last_id}").json()["step"] == last_step
+                assert client.get(f"/api/state/{history[other][-1][0]}").status_code == 404
+                timeline = client.get("/api/timeline").json()
+                assert [t["id"] for t in timeline] == trajectories[name]
+                ids = {c for c, _ in history[name]}
+                assert {t["checkpoint"] for t in timeline} <= ids | {None}
+                assert any(t["checkpoint"] for t in timeline)  # each step's trajectories point at its checkpoint
+                shown = client.get(f"/api/step/{trajectories[name][0]}").json()
+                assert shown["trajectory"]["run_id"] == name and shown["checkpoint"] in ids
+                assert client.get(f"/api/step/{trajectories[other][0]}").status_code == 404
+                frames = client.get("/api/skills").json()["frames"]
+                assert frames and {f["checkpoint"] for f in frames} <= ids
+                assert client.get("/api/curves").status_code == 200
+            # The sessions it reads through refuse writes: LangGraph's own and the store's.
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+                reader.saver.delete_thread(name)
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+                reader.store.add_trajectories([trajectory(name, 99, 0, 0, True)])
+        finally:
+            reader.close()
+    assert database_fingerprint(postgres_url) == before
+
+    # The command: a folder whose config.json names a database_url is a run directory; one with neither that
+    # nor a checkpoints.sqlite is refused in one line.
+    not_a_run = tmp_path / "not-a-run"
+    not_a_run.mkdir()
+    (not_a_run / "config.json").write_text(json.dumps({"run_id": "x"}))
+    refused = CliRunner().invoke(cli, ["ui", "--run-dir", str(not_a_run)])
+    assert refused.exit_code == 2 and refused.output.count("\n") == 1 and "not a run directory" in refused.output
+    nobody_there = f"postgresql://postgres@127.0.0.1:{free_port()}/x"
+    (not_a_run / "config.json").write_text(json.dumps({"run_id": "x", "database_url": nobody_there}))
+    unreachable = CliRunner().invoke(cli, ["ui", "--run-dir", str(not_a_run)])
+    assert unreachable.exit_code == 2 and unreachable.output.count("\n") == 1, unreachable.output
+    assert "cannot reach the run's database" in unreachable.output
+    port = free_port()
+    served = subprocess.Popen([*COSR, "ui", "--port", str(port)], cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # no --run-dir: the newest run under runs/, pg-b (written last)
+            assert served.poll() is None and time.monotonic() < deadline, served.stdout.read()
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/api/run", timeout=5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        assert answer.json()["run_id"] == "pg-b" and answer.json()["checkpoints"] == len(history["pg-b"])
+    finally:
+        served.terminate()
+        served.communicate(timeout=30)
+    assert database_fingerprint(postgres_url) == before
