@@ -54,7 +54,8 @@ def training_examples(ctx: Context, rnd: int) -> list[tuple[Example, str]]:
     solved = {t.task.id for t in fresh}
     unsolved = list({t.task.id: t for t in failed if t.task.id not in solved}.values())
     demos = rng.sample(unsolved, min(len(unsolved), int(len(fresh) * cfg.demonstrations_ratio)))
-    taught = [t for t in unsolved if wants_help(t.task, ctx.strategy.name, help_cfg)]  # cosr's teachers, not the baselines
+    run_strategy = getattr(ctx.strategy, "name", "")  # none in a Context built for the trainer alone: by each task's arm
+    taught = [t for t in unsolved if wants_help(t.task, run_strategy, help_cfg)]  # cosr's teachers, not the baselines
     practice = practice_tasks(ctx, taught, within_reach(fresh), help_cfg.worked_examples, rng)
     older = distinct([t for t in ctx.store.trajectories(ctx.run_id, correct=True, max_round=rnd - 1) if t.attempt.help is None])
     n_replay = min(len(older), int(len(fresh) * cfg.replay_fraction / max(1e-9, 1 - cfg.replay_fraction)))

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The figures of README "Results", made again: the embedded student's held-out accuracy on both splits
 # (and embedded-v4's, pretrained before the splits, on test), the audits, the default `cosr selfplay`, and
-# what each part of the teacher adds on validation (scripts/teaching_ablation.sh) and the default compare on
-# fresh test seeds (scripts/teaching_test.sh). About two hours on two cores. Writes JSON to docs/results/ (or $1); `python scripts/headline.py
+# what each part of the teacher adds on validation (scripts/teaching_ablation.sh, teaching_levers.sh,
+# teaching_worked.sh) and the default compare on fresh test seeds (scripts/teaching_test.sh). About three hours on two cores. Writes JSON to docs/results/ (or $1); `python scripts/headline.py
 # docs/results/*.json` prints the table. Runs go to runs/ (reused when present: delete to start over).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +34,8 @@ bash scripts/teaching_ablation.sh --json "$out/teaching/teaching-validation.json
 python scripts/teaching_table.py runs/teaching-validation
 bash scripts/teaching_levers.sh --json "$out/teaching/teaching-levers.json"
 python scripts/teaching_table.py runs/teaching-levers
-bash scripts/teaching_test.sh --json "$out/teaching/teaching-test.json"
-python scripts/teaching_table.py runs/teaching-test
+bash scripts/teaching_worked.sh --json "$out/teaching/teaching-worked.json"
+python scripts/teaching_table.py runs/teaching-worked
+bash scripts/teaching_test.sh --json "$out/teaching/teaching-test-500.json"
+python scripts/teaching_table.py runs/teaching-test-500
 python scripts/headline.py "$out"/*.json

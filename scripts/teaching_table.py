@@ -25,7 +25,9 @@ PARTS = [("graded help", "zpd", "zpd-plain"), ("learning from mistakes (clipped 
          ("worked solution as a last rung, trained on the bare task (scripts/teaching_demo.sh)", "zpd-demo", "zpd-plain"),
          ("worked solution as the only rung, bare (scripts/teaching_demo.sh)", "zpd-demo-only", "zpd-plain"),
          ("2 worked examples a failure within reach (scripts/teaching_worked.sh)", "zpd-worked2", "zpd-plain"),
-         ("6 worked examples a failure within reach (scripts/teaching_worked.sh)", "zpd-worked6", "zpd-plain")]
+         ("6 worked examples a failure within reach (scripts/teaching_worked.sh)", "zpd-worked6", "zpd-plain"),
+         ("6 worked examples, one epoch against three", "zpd-worked6-e1", "zpd-worked6"),
+         ("18 worked examples at one epoch against 6 at three (the same compute)", "zpd-worked18-e1", "zpd-worked6")]
 NOISE = 3.0
 
 

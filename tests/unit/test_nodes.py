@@ -109,6 +109,7 @@ def test_trainer_trains_an_adapter_on_verified_work_and_swaps_it_in(runtime):
     from cosr.domain import Trajectory, Verdict
 
     ctx = runtime.context
+    ctx.config.curator.help.worked_examples = 0  # the round's own answers only (worked examples: their own test)
     batch = curate({"step": 0}, runtime)["batch"]
     # Half of the batch solved (the attempt says the reference), half failed: only the solved half trains.
     items = [Trajectory(id=f"r:1:{i}:{j}", run_id="r", round=1, step=1, task=t,

@@ -104,6 +104,7 @@ def test_demonstrations_are_worked_references_one_per_task_no_sample_solved(tiny
                                                            "demonstrations_ratio": 10.0,
                                                            "demonstration_template": " {worked}"})
     ctx = context(tiny_run_config.model_copy(update={"training": training}), tmp_path)
+    ctx.config.curator.help.worked_examples = 0  # demonstrations alone (worked examples: tests/unit/test_worked_examples.py)
     batch = solved_batch(ctx)
     solved, unsolved = batch[:3], batch[3:]
     wrong = [t.model_copy(update={"id": f"{t.id}:{k}", "attempt": t.attempt.model_copy(update={"raw_output": f" {k}"}),

@@ -62,10 +62,11 @@ def test_a_failure_within_reach_gets_fresh_worked_problems_of_its_kind_and_one_p
     assert all(ANSWER in e.completion for e in added)  # worked solutions, as the pretraining wrote them
 
 
-def test_no_worked_examples_unless_asked_nor_for_the_baselines(ctx):
+def test_no_worked_examples_when_off_nor_for_the_baselines(ctx):
     skill = ctx.skills.names()[0]
     stored(ctx, skill, 2, 1, correct=True)
     stored(ctx, skill, 2, 2, correct=False, n=4)
+    ctx.config.curator.help.worked_examples = 0
     assert len(training_examples(ctx, 1)) == 1
     ctx.config.curator.help.worked_examples = 3
     assert len(training_examples(ctx, 1)) == 1 + 3
