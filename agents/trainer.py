@@ -20,7 +20,7 @@ from cosr.agents.rehearsal import STRATEGY as REHEARSAL
 from cosr.agents.rehearsal import rehearsal_set
 from cosr.agents.teacher import hinted_prompt, wants_help
 from cosr.agents.teaching_gain import arm_examples, measures_teachers, validation_counts
-from cosr.agents.worked_examples import practice_tasks, within_reach, worked_examples
+from cosr.agents.worked_examples import practice_tasks, record, within_reach, worked_examples
 from cosr.domain import Trajectory, distinct
 from cosr.graphs.context import Context
 from cosr.graphs.state import SelfPlayState
@@ -57,6 +57,8 @@ def training_examples(ctx: Context, rnd: int) -> list[tuple[Example, str]]:
     run_strategy = getattr(ctx.strategy, "name", "")  # none in a Context built for the trainer alone: by each task's arm
     taught = [t for t in unsolved if wants_help(t.task, run_strategy, help_cfg)]  # cosr's teachers, not the baselines
     practice = practice_tasks(ctx, taught, within_reach(fresh), help_cfg.worked_examples, rng)
+    if practice:
+        record(ctx.run_dir, rnd, practice)  # for cosr audit: the store never sees them
     older = distinct([t for t in ctx.store.trajectories(ctx.run_id, correct=True, max_round=rnd - 1) if t.attempt.help is None])
     n_replay = min(len(older), int(len(fresh) * cfg.replay_fraction / max(1e-9, 1 - cfg.replay_fraction)))
     replay = rng.sample(older, n_replay)

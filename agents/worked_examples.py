@@ -6,17 +6,24 @@ Within reach means the round solved some other task of that skill and level: wor
 far past the student cost held-out accuracy (docs/history.md, "Worked teacher demonstrations": their
 first loss 1.06 against 0.07 for its own answers). The problems are fresh training problems of the same
 skill and level (make_task draws no held-out one, graphs/skills/splits.py), answered with the skill's
-own worked solution, the form the embedded student was pretrained on (agents/pretraining.py).
+own worked solution, the form the embedded student was pretrained on (agents/pretraining.py). They are
+not trajectories, so the store never sees them: each round's are written to the run folder (`worked/`),
+where `cosr audit` checks them against the held-out splits with everything else a run trained on.
 """
 
 from __future__ import annotations
 
+import json
 import random
+from collections.abc import Iterator
+from pathlib import Path
 
 from cosr.domain import Task, Trajectory
 from cosr.graphs.context import Context
 from cosr.training.backends import render_prompt
 from cosr.training.data import Example
+
+WORKED_DIR = "worked"  # in the run folder: round-NNN.json, each round's worked problems (id, skill, level, prompt)
 
 
 def within_reach(verified: list[Trajectory]) -> set[tuple[str, int]]:
@@ -36,3 +43,19 @@ def worked_examples(ctx: Context, tasks: list[Task]) -> list[tuple[Example, str]
     """Each task answered with its worked solution, as a training example with its strategy."""
     return [(Example(prompt=render_prompt(ctx.config.student, t.prompt), completion=" " + ctx.skills.worked_answer(t)),
              t.provenance.strategy) for t in tasks]
+
+
+def record(run_dir: Path, rnd: int, tasks: list[Task]) -> None:
+    """The round's worked problems, written whole (renamed into place) for `cosr audit`."""
+    folder = run_dir / WORKED_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".round-{rnd:03d}.json"
+    partial.write_text(json.dumps([[t.id, t.skill, t.difficulty, t.prompt] for t in tasks]))
+    partial.replace(folder / f"round-{rnd:03d}.json")
+
+
+def recorded(run_dir: Path) -> Iterator[tuple[str, str, int, str]]:
+    """Every round's worked problems as written: (task id, skill, level, prompt)."""
+    for path in sorted((run_dir / WORKED_DIR).glob("round-*.json")):
+        for task_id, skill, level, prompt in json.loads(path.read_text()):
+            yield task_id, skill, level, prompt

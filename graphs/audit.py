@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from cosr.agents.evaluator import heldout_tasks as run_heldout
 from cosr.agents.pretraining import embedded_examples, pretraining_tasks
+from cosr.agents.worked_examples import recorded
 from cosr.config import RunConfig, StudentConfig, cosr_home
 from cosr.domain import HELDOUT_SPLITS, Task
 from cosr.graphs.collaborators import load_skills
@@ -114,13 +115,15 @@ def _pretraining(skills: SkillGraph, spec: dict) -> Iterator[tuple[str, Task]]:
 
 def audit_run(run_dir: Path, per_skill: int = MAX_PER_SKILL, levels: list[int] | None = None) -> AuditReport:
     """Everything a run trained on or showed a teacher: the tasks it handed out (every trajectory: what a
-    round trains on, and what a teacher explains or demonstrates, is one of them) and its rehearsal set,
+    round trains on, and what a teacher explains or demonstrates, is one of them), the teacher's worked
+    examples (agents/worked_examples.py) and its rehearsal set,
     against both splits (every level, `per_skill` a skill, by default) and the run's own held-out set."""
     cfg = RunConfig.model_validate_json((Path(run_dir) / "config.json").read_text())
     skills = load_skills(cfg)
     store = run_store(Path(run_dir), cfg.database_url)
     try:
-        items = list(run_items(skills, store, cfg.run_id))
+        items = [*run_items(skills, store, cfg.run_id),
+                 *(("worked example", _rebuilt(skills, *row)) for row in recorded(Path(run_dir)))]
     finally:
         store.close()
     levels = levels or ALL_LEVELS

@@ -11,7 +11,7 @@ import pytest
 from cosr.agents.curriculum import make_strategy
 from cosr.agents.teacher import ANSWER
 from cosr.agents.trainer import training_examples
-from cosr.agents.worked_examples import practice_tasks, within_reach, worked_examples
+from cosr.agents.worked_examples import practice_tasks, recorded, within_reach, worked_examples
 from cosr.domain import Attempt, Provenance, Trajectory, Verdict
 from cosr.graphs.context import Context
 from cosr.graphs.skills import SkillGraph
@@ -57,6 +57,9 @@ def test_a_failure_within_reach_gets_fresh_worked_problems_of_its_kind_and_one_p
 
     pairs = training_examples(ctx, 1)  # the trainer adds them after the round's own verified answer
     assert len(pairs) == 1 + 3 and all(who == "zpd" for _, who in pairs)
+    written = list(recorded(ctx.run_dir))  # and writes them down for cosr audit, prompt by prompt
+    assert [render_prompt(render, p) for *_, p in written] == [e.prompt for e, _ in pairs[1:]]
+    assert all(skill_ == skill and level == 2 for _, skill_, level, _ in written)
     added = [e for e, _ in pairs[1:]]
     assert render_prompt(render, failed[0].task.prompt) not in {e.prompt for e in added}
     assert all(ANSWER in e.completion for e in added)  # worked solutions, as the pretraining wrote them

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from cosr.agents.worked_examples import record
 from cosr.domain import Attempt, Task, Trajectory, Verdict
 from cosr.graphs.audit import audit_run, check, heldout_index
 from cosr.graphs.skills import SkillGraph
@@ -110,6 +111,12 @@ def test_audit_of_a_run_directory_reads_its_store(skills, tmp_path, tiny_run_con
     assert report.sources == {"trajectory": 2}
     assert [leak.heldout_id for leak in report.leaks] == [held.id]
     assert json.loads(report.model_dump_json())["leaks"][0]["split"] == "validation"
+    # The teacher's worked examples are no trajectories: the audit reads them from the run folder (worked/)
+    other = heldout_tasks(skills, 30, [1, 2], "test")[7]
+    record(run_dir, 1, [skills.make_task("addition", 2, 9), other.model_copy(update={"split": "train"})])
+    report = audit_run(run_dir, per_skill=30)
+    assert report.sources == {"trajectory": 2, "worked example": 2}
+    assert sorted(leak.heldout_id for leak in report.leaks) == sorted([held.id, other.id])
 
 
 def test_the_audit_command_exits_1_on_a_leak_and_export_writes_the_split(skills, tmp_path, tiny_run_config):
