@@ -38,4 +38,6 @@ bash scripts/teaching_worked.sh --json "$out/teaching/teaching-worked.json"
 python scripts/teaching_table.py runs/teaching-worked
 bash scripts/teaching_test.sh --json "$out/teaching/teaching-test-500.json"
 python scripts/teaching_table.py runs/teaching-test-500
+bash scripts/teaching_test_longer.sh --json "$out/teaching/teaching-test-500-random6.json"
+python scripts/teaching_table.py runs/teaching-test-500
 python scripts/headline.py "$out"/*.json
