@@ -122,7 +122,7 @@ def export(
         return
     if not (run_dir / "config.json").exists():
         fail(f"{run_dir} has no config.json (not a run directory?)")
-    cfg = RunConfig.model_validate_json((run_dir / "config.json").read_text())
+    cfg = RunConfig.stored((run_dir / "config.json").read_text())
     try:  # the run's own store: its folder's store.sqlite, or the shared database its config names
         store = run_store(run_dir, cfg.database_url, readonly=True)
     except FileNotFoundError as e:

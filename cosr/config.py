@@ -3,6 +3,7 @@ once and passed down."""
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -254,6 +255,10 @@ class SandboxConfig(Section):
     engine_wait_s: float = Field(default=120.0, ge=0)
 
 
+# Settings whose default changed after runs were stored: a config.json without one ran with this value.
+AS_RUN_BEFORE: dict[tuple[str, ...], Any] = {("curator", "help", "worked_examples"): 0}
+
+
 class RunConfig(Section):
     run_id: str | None = None
     runs_root: Path = Path("runs")
@@ -290,6 +295,22 @@ class RunConfig(Section):
             got = f"a {url.partition('://')[0]}:// URL" if "://" in url else "no scheme"
             raise ValueError(f"must be a PostgreSQL URL, postgresql://user:password@host:port/database (got {got})")
         return url
+
+    @classmethod
+    def stored(cls, text: str) -> RunConfig:
+        """A run's own config.json. A setting added after it was written takes the value the run ran with
+        (AS_RUN_BEFORE), not today's default: a resumed run goes on as it began."""
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return cls.model_validate_json(text)  # pydantic's own error for a file that is not JSON
+        for path, value in AS_RUN_BEFORE.items():
+            node = data
+            for key in path[:-1]:
+                node = node.setdefault(key, {}) if isinstance(node, dict) else None
+            if isinstance(node, dict):
+                node.setdefault(path[-1], value)
+        return cls.model_validate(data)
 
     def steps_per_round(self) -> int:
         """The most graph cycles one round can take: a batch a cycle, and a round ends at

@@ -118,7 +118,7 @@ def audit_run(run_dir: Path, per_skill: int = MAX_PER_SKILL, levels: list[int] |
     round trains on, and what a teacher explains or demonstrates, is one of them), the teacher's worked
     examples (agents/worked_examples.py) and its rehearsal set,
     against both splits (every level, `per_skill` a skill, by default) and the run's own held-out set."""
-    cfg = RunConfig.model_validate_json((Path(run_dir) / "config.json").read_text())
+    cfg = RunConfig.stored((Path(run_dir) / "config.json").read_text())
     skills = load_skills(cfg)
     store = run_store(Path(run_dir), cfg.database_url)
     try:

@@ -127,7 +127,7 @@ def evaluate_heldout(cfg: RunConfig, *, adapter: Path | None = None, k: int = 1,
 def merged_student(run_dir: Path, out: Path) -> Path:
     """The run's student with its last adapter merged into the weights, as a plain HF folder: the student
     that round delivered, its interpolated adapter when it has one (training.interpolation)."""
-    cfg = RunConfig.model_validate_json((run_dir / "config.json").read_text())
+    cfg = RunConfig.stored((run_dir / "config.json").read_text())
     adapters = sorted((run_dir / "adapters").glob("round-*")) if (run_dir / "adapters").exists() else []
     if not adapters:
         raise FileNotFoundError(f"{run_dir} has no adapters/round-* to merge (no training round finished)")

@@ -87,7 +87,7 @@ def _check_stored_runs(base: RunConfig, spec: CompareSpec) -> None:
     read off its folder, `{entry}-s{seed}` (a variant's own; a folder of no entry of this compare, the base's)."""
     for path in sorted(spec.out_dir.glob("*-s*/config.json")):
         try:
-            stored = RunConfig.model_validate_json(path.read_text())
+            stored = RunConfig.stored(path.read_text())
         except ValidationError as e:
             raise ValueError(f"{path} is not a run configuration cosr can read ({e.errors()[0]['msg']}): "
                              "compare into a new --out, or remove that run") from None
@@ -321,7 +321,7 @@ def _prepare_run(base: RunConfig, spec: CompareSpec, key: tuple[str, int], basel
 
 def _settings(run_dir: Path) -> RunConfig | None:
     try:
-        return RunConfig.model_validate_json((run_dir / "config.json").read_text())
+        return RunConfig.stored((run_dir / "config.json").read_text())
     except (OSError, ValidationError):
         return None
 

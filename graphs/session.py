@@ -147,7 +147,7 @@ class SelfPlayRun(Session):
         self.run_id, self.run_dir = resolve_run_dir(cfg, resume)
         self.resumed = resume is not None
         if self.resumed:  # the run's own configuration wins; only the rounds and where it runs may change
-            cfg = placed(RunConfig.model_validate_json((self.run_dir / "config.json").read_text()), placement)
+            cfg = placed(RunConfig.stored((self.run_dir / "config.json").read_text()), placement)
         with stops_when_full(self.run_dir):  # a disk full from the start: the same one line as one that fills later
             self._open(cfg, rounds, log)
 
@@ -251,7 +251,7 @@ class TutorSession(Session):
 
     def _open(self, cfg: RunConfig, resume: str | None) -> None:
         if resume:
-            cfg = RunConfig.model_validate_json((self.run_dir / "config.json").read_text())
+            cfg = RunConfig.stored((self.run_dir / "config.json").read_text())
         self.cfg = tutor_config(cfg).model_copy(update={"run_id": self.session_id, "run_dir": self.run_dir})
         self.run_dir.mkdir(parents=True, exist_ok=True)
         write_whole(self.run_dir / "config.json", self.cfg.model_dump_json(indent=2))

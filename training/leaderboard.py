@@ -338,7 +338,7 @@ def milestone_from(compare_dir: Path, base: RunConfig, spec: CompareSpec) -> tup
     configs = sorted(compare_dir.glob(f"{baseline}-s*/config.json"))
     if mine is None or not configs:
         raise ValueError(f"--milestone-from: {compare_dir} has no {baseline} runs (this compare's baseline)")
-    stored = RunConfig.model_validate_json(configs[0].read_text())
+    stored = RunConfig.stored(configs[0].read_text())
     diff = [k for k in config_differences(run_config(base, spec, baseline, 0), stored) if k != "eval.split"]
     diff += [k for k, ours in (("rounds", spec.rounds), ("frontier", list(spec.frontier))) if data[k] != ours]
     if diff:

@@ -62,7 +62,7 @@ def skill_mastery(ability: float, levels: int) -> float:
 class RunReader:
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = Path(run_dir)
-        self.config = RunConfig.model_validate_json((self.run_dir / "config.json").read_text())
+        self.config = RunConfig.stored((self.run_dir / "config.json").read_text())
         self.run_id = self.config.run_id
         self.kind = "tutor" if (self.run_dir / "session.json").exists() else "selfplay"
         url = self.config.database_url

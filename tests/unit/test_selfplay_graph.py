@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from pydantic import ValidationError
 
 from cosr.graphs.session import SelfPlayRun, placed
 from cosr.training import evaluation
@@ -132,3 +133,18 @@ def test_a_resume_may_move_the_run_to_other_workers_and_nothing_else(tiny_run_co
         placed(stored, {"seed": 9, "workers": 2})
     with pytest.raises(ValueError):
         placed(stored, {"workers": 0})  # validated as a fresh run's would be
+
+
+def test_a_run_stored_before_a_default_changed_reads_as_it_ran(tiny_run_config):
+    """A config.json written before worked examples existed ran without them: read back (a resume, a compare
+    reusing it), it keeps none rather than taking today's default; a run that names them keeps its own."""
+    from cosr.config import RunConfig
+
+    stored = json.loads(tiny_run_config.model_dump_json())
+    assert tiny_run_config.curator.help.worked_examples > 0  # today's default
+    del stored["curator"]["help"]["worked_examples"]
+    assert RunConfig.stored(json.dumps(stored)).curator.help.worked_examples == 0
+    stored["curator"]["help"]["worked_examples"] = 4
+    assert RunConfig.stored(json.dumps(stored)).curator.help.worked_examples == 4
+    with pytest.raises(ValidationError):
+        RunConfig.stored("{not json")
