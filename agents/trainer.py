@@ -34,8 +34,9 @@ from cosr.training.results import RoundResult, TrainedEvent
 def training_examples(ctx: Context, rnd: int) -> list[tuple[Example, str]]:
     """Verified trajectories of round `rnd` (with training.mixed_only, of its tasks that some sample failed),
     teacher demonstrations for some of its failures, worked examples beside those within reach (help's
-    strategies), earlier rounds' verified trajectories in proportion replay_fraction, and rehearsal of the base student's own correct answers (rehearsal_ratio); each with the
-    curriculum strategy that made its task (teacher attribution)."""
+    strategies), earlier rounds' verified trajectories in proportion replay_fraction, and rehearsal of the
+    base student's own correct answers (rehearsal_ratio); each with the curriculum strategy that made its
+    task (teacher attribution)."""
     cfg, help_cfg = ctx.config.training, ctx.config.curator.help
     rng = random.Random(f"{ctx.config.seed}:train:{rnd}")
     verified = ctx.store.trajectories(ctx.run_id, correct=True, round=rnd)
@@ -54,8 +55,7 @@ def training_examples(ctx: Context, rnd: int) -> list[tuple[Example, str]]:
     solved = {t.task.id for t in fresh}
     unsolved = list({t.task.id: t for t in failed if t.task.id not in solved}.values())
     demos = rng.sample(unsolved, min(len(unsolved), int(len(fresh) * cfg.demonstrations_ratio)))
-    run_strategy = getattr(ctx.strategy, "name", "")  # none in a Context built for the trainer alone: by each task's arm
-    taught = [t for t in unsolved if wants_help(t.task, run_strategy, help_cfg)]  # cosr's teachers, not the baselines
+    taught = [t for t in unsolved if wants_help(t.task, ctx.strategy.name, help_cfg)]  # cosr's teachers, not the baselines
     practice = practice_tasks(ctx, taught, within_reach(fresh), help_cfg.worked_examples, rng)
     if practice:
         record(ctx.run_dir, rnd, practice)  # for cosr audit: the store never sees them

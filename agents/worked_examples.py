@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cosr.domain import Task, Trajectory
+from cosr.faults import write_whole
 from cosr.graphs.context import Context
 from cosr.training.backends import render_prompt
 from cosr.training.data import Example
@@ -46,16 +47,13 @@ def worked_examples(ctx: Context, tasks: list[Task]) -> list[tuple[Example, str]
 
 
 def record(run_dir: Path, rnd: int, tasks: list[Task]) -> None:
-    """The round's worked problems, written whole (renamed into place) for `cosr audit`."""
+    """The round's worked problems, for `cosr audit`; written whole, or the round's old file stays."""
     folder = run_dir / WORKED_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f".round-{rnd:03d}.json"
-    partial.write_text(json.dumps([[t.id, t.skill, t.difficulty, t.prompt] for t in tasks]))
-    partial.replace(folder / f"round-{rnd:03d}.json")
+    write_whole(folder / f"round-{rnd:03d}.json", json.dumps([[t.id, t.skill, t.difficulty, t.prompt] for t in tasks]))
 
 
 def recorded(run_dir: Path) -> Iterator[tuple[str, str, int, str]]:
     """Every round's worked problems as written: (task id, skill, level, prompt)."""
     for path in sorted((run_dir / WORKED_DIR).glob("round-*.json")):
-        for task_id, skill, level, prompt in json.loads(path.read_text()):
-            yield task_id, skill, level, prompt
+        yield from (tuple(row) for row in json.loads(path.read_text()))

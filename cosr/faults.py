@@ -51,14 +51,27 @@ def is_disk_full(error: BaseException, where: Path | None = None) -> bool:
                                                 or getattr(seen, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL):
             return True
         if isinstance(seen, sqlite3.Error) and "disk I/O error" in str(seen) and where is not None:
-            return _free_bytes(where) < NEARLY_FULL
+            return free_bytes(where) < NEARLY_FULL
         if "No space left on device" in str(seen):
             return True
         seen = seen.__cause__ or seen.__context__
     return False
 
 
-def _free_bytes(where: Path) -> float:
+def free_bytes(where: Path) -> float:
+    """Free bytes on the disk of `where`, or of its nearest existing parent (a file a write could not create)."""
     while not where.exists() and where != where.parent:
         where = where.parent
     return shutil.disk_usage(where).free
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Written beside, then renamed over: a full disk leaves the old file as it was, never a truncated one
+    (a truncated config.json would leave the run impossible to resume)."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(text)
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise

@@ -24,8 +24,9 @@ from cosr.agents.curriculum import STRATEGIES
 from cosr.agents.evaluator import record_baseline
 from cosr.agents.rehearsal import rehearsal_rows, rehearsal_tasks
 from cosr.config import ConfigError, RunConfig
+from cosr.faults import write_whole
 from cosr.graphs.plugins import check_plugin_names
-from cosr.graphs.session import SelfPlayRun, write_whole
+from cosr.graphs.session import SelfPlayRun
 from cosr.registry import RegistryError
 from cosr.store import TrajectoryStore
 from cosr.training.device import CPU_THREADS

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from langgraph.types import Command
 from cosr.agents.curriculum import make_strategy
 from cosr.agents.evaluator import heldout_tasks
 from cosr.config import RunConfig, StudentConfig
-from cosr.faults import DiskFull, RunStopped, is_disk_full
+from cosr.faults import DiskFull, RunStopped, free_bytes, is_disk_full, write_whole
 from cosr.graphs import selfplay, tutoring
 from cosr.graphs.collaborators import (
     executor_for,
@@ -67,10 +66,7 @@ def disk_full(error: BaseException, run_dir: Path) -> DiskFull:
     path = _failed_path(error) or run_dir
     inside = path.resolve().is_relative_to(run_dir.resolve())
     where = run_dir if inside else path
-    existing = where
-    while not existing.exists() and existing != existing.parent:  # a file the write could not create
-        existing = existing.parent
-    free = shutil.disk_usage(existing).free / 1e6
+    free = free_bytes(where) / 1e6
     if inside:
         return DiskFull(f"no space left on {where} (the run directory: {free:.1f} MB free): free some space there, "
                         "or move the run folder to a disk with room and resume it from there with --resume FOLDER")
@@ -98,18 +94,6 @@ def placed(stored: RunConfig, placement: dict[str, Any] | None) -> RunConfig:
     if unknown := set(moved) - PLACEMENT:
         raise ValueError(f"a resumed run keeps its settings; only {sorted(PLACEMENT)} may change, not {sorted(unknown)}")
     return RunConfig.model_validate({**stored.model_dump(), **moved})
-
-
-def write_whole(path: Path, text: str) -> None:
-    """Written beside, then renamed over: a full disk leaves the old file as it was, never a truncated one
-    (a truncated config.json would leave the run impossible to resume)."""
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        partial.write_text(text)
-        partial.replace(path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
 
 
 class Session:

@@ -6,9 +6,9 @@ other files at the adapter's path. RL stacks have trained for whole runs on a st
 noticing. Here the same base weights are run locally with and without the adapter (transformers +
 peft, float32) on a probe text: the one the adapter moves most among its own training examples
 (`probe.json`, written by train_lora), those prompts with another example's completion, and the
-adapter's greedy continuation of the configured probe prompt. The server must return the local adapter's log-probabilities under the adapter's name and the
-base's under the base name, within a tolerance fitted to how closely the served base matches the local
-one; anything else is a StaleAdapter (or, if even the base disagrees, a ServedWeightsMismatch: the local
+adapter's greedy continuation of the configured probe prompt. The server must return the local
+adapter's log-probabilities under the adapter's name and the base's under the base name, within a
+tolerance fitted to how closely the served base matches the local one; anything else is a StaleAdapter (or, if even the base disagrees, a ServedWeightsMismatch: the local
 weights are not what the server serves). An adapter the probe cannot tell from the base at that
 precision is an InconclusiveProbe: an error too, since "not shown stale" is not "shown served".
 """

@@ -245,16 +245,19 @@ def test_supervised_and_weighted_rows_share_the_batchs_token_count(tiny_llama):
 
 
 def test_the_rloo_objective_adds_the_wrong_samples_of_mixed_tasks_to_a_round(tmp_path):
+    from cosr.agents.curriculum import make_strategy
     from cosr.agents.trainer import training_examples
     from cosr.config import load_config
     from cosr.graphs.context import Context
     from cosr.store import TrajectoryStore
 
     cfg = load_config(None, {"run_dir": tmp_path, "training.rehearsal_ratio": 0.0, "training.replay_fraction": 0.0,
-                             "training.objective": "rloo", "training.negative_weight": 0.5})
-    # Without rehearsal or demonstrations the round's examples need only the store: no student, no skills.
+                             "training.objective": "rloo", "training.negative_weight": 0.5,
+                             "curator.help.worked_examples": 0})
+    # Without rehearsal, demonstrations or worked examples the round's examples need only the store: no student,
+    # no skills.
     ctx = Context(config=cfg, run_id="r", run_dir=tmp_path, skills=None, store=TrajectoryStore(tmp_path / "s.sqlite"),
-                  student=None, strategy=None)
+                  student=None, strategy=make_strategy("zpd", cfg.curator))
     mixed = [sample(1, 0, True)] + [sample(1, k, False) for k in (1, 2, 3)]  # advantages 1, -1/3 x 3
     ctx.store.add_trajectories(mixed + [sample(2, k, True) for k in range(4)] + [sample(3, k, False) for k in range(4)])
     pairs = training_examples(ctx, 1)

@@ -56,8 +56,9 @@ class OpenAIStudent:
 
     def _client(self, temperature: float, max_new_tokens: int):
         # max_retries=0: the client's own retries would stack on _call's, past student.server_wait_s
-        common = dict(model=self.model_name, base_url=self.cfg.base_url, api_key=self.api_key, temperature=temperature,
-                      max_tokens=max_new_tokens, timeout=self.cfg.request_timeout_s, max_retries=0)
+        common = {"model": self.model_name, "base_url": self.cfg.base_url, "api_key": self.api_key,
+                  "temperature": temperature, "max_tokens": max_new_tokens, "timeout": self.cfg.request_timeout_s,
+                  "max_retries": 0}
         if self.cfg.use_chat_template:
             from langchain_openai import ChatOpenAI
 
