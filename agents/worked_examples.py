@@ -56,4 +56,10 @@ def record(run_dir: Path, rnd: int, tasks: list[Task]) -> None:
 def recorded(run_dir: Path) -> Iterator[tuple[str, str, int, str]]:
     """Every round's worked problems as written: (task id, skill, level, prompt)."""
     for path in sorted((run_dir / WORKED_DIR).glob("round-*.json")):
-        yield from (tuple(row) for row in json.loads(path.read_text()))
+        try:
+            rows = [(str(task_id), str(skill), int(level), str(prompt))
+                    for task_id, skill, level, prompt in json.loads(path.read_text())]
+        except (ValueError, TypeError) as e:  # not what record() writes: the audit cannot vouch for the run
+            raise ValueError(f"{path} is not a list of (task id, skill, level, prompt) rows ({e}): the run's "
+                             "worked examples cannot be audited") from None
+        yield from rows

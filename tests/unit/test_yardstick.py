@@ -117,6 +117,9 @@ def test_audit_of_a_run_directory_reads_its_store(skills, tmp_path, tiny_run_con
     report = audit_run(run_dir, per_skill=30)
     assert report.sources == {"trajectory": 2, "worked example": 2}
     assert sorted(leak.heldout_id for leak in report.leaks) == sorted([held.id, other.id])
+    (run_dir / "worked" / "round-002.json").write_text('[["train:addition:L2:s1", "addition"]]')
+    with pytest.raises(ValueError, match="round-002.json is not a list of .* cannot be audited"):
+        audit_run(run_dir, per_skill=30)  # a damaged record is an error, never a clean audit
 
 
 def test_the_audit_command_exits_1_on_a_leak_and_export_writes_the_split(skills, tmp_path, tiny_run_config):
